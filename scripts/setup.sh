@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what this project needs on a fresh Debian 12 machine with Node 20, as root:
+# the Debian packages (kernel tools, etcd, BGP peers for the interop tests) and the npm packages,
+# then builds dist/. Safe to run again: apt and npm ci skip what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(iproute2 iptables ipset conntrack kmod procps iputils-ping netcat-openbsd openssl etcd-server etcd-client)
+
+missing=()
+for p in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages (${missing[*]}); run this script as root" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# etcd-server's package starts a system etcd on 2379; our tests start their own on free ports.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
+
+npm ci --no-audit --no-fund
+npm run build
