@@ -1,0 +1,2 @@
+// Public face of the BGP speaker parts. Filled in by the BGP work.
+export * from './types.js';
