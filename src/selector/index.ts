@@ -1,2 +1,5 @@
-// Public face of the selector language and label index (issue 4). Filled in by that work.
-export {};
+// Public face of the selector language and the label index (issue 4).
+export { parseSelector, canonicalSelector, SELECTOR_ID_LENGTH, type Selector } from './selector.js';
+export { SelectorParseError } from './errors.js';
+export type { SelectorNode, ValueOperator, SetOperator } from './ast.js';
+export { validateLabelKey, validateLabelValue, validateLabels } from './labels.js';
