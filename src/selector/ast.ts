@@ -55,9 +55,9 @@ export type LabelLookup = (key: string) => string | undefined;
 
 export function evaluateNode(node: SelectorNode, get: LabelLookup): boolean {
   switch (node.kind) {
-    case 'all':
     // `global()` only has meaning in a rule's namespaceSelector (non-namespaced endpoints); the
     // policy model handles that. As a plain label match it matches everything, as in Calico.
+    case 'all':
     case 'global':
       return true;
     case 'has':
