@@ -3,3 +3,4 @@ export { parseSelector, canonicalSelector, SELECTOR_ID_LENGTH, type Selector } f
 export { SelectorParseError } from './errors.js';
 export type { SelectorNode, ValueOperator, SetOperator } from './ast.js';
 export { validateLabelKey, validateLabelValue, validateLabels } from './labels.js';
+export { LabelIndex, type MatchEvent, type MatchListener } from './labelindex.js';

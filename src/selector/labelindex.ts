@@ -1,0 +1,317 @@
+/**
+ * The label index: which labelled items (endpoints) match which selectors, kept up to date one
+ * change at a time, announcing each change as a match-started / match-stopped event.
+ *
+ * Why incremental: Felix holds thousands of endpoints and selectors (policy selectors, rule
+ * selectors turned into ipsets). Re-evaluating every pair on every change is O(items × selectors);
+ * a single pod relabel must instead cost about the number of selectors that could notice it.
+ *
+ * How it finds those selectors:
+ *  - Each selector is filed by the labels it reads. If it cannot match without some label having
+ *    one of a few values (`app == "db" && ...` needs app = db), it is filed under that (key, value)
+ *    pair only — its "anchor". Items are filed the same way by their own (key, value) pairs, so a
+ *    new selector meets only the items that carry its anchor, and a new item only the selectors
+ *    anchored on its labels. Selectors without an anchor (`!has(x)`, `a != "b"`, `all()`) are
+ *    evaluated against everything when they arrive.
+ *  - When an item's labels change, only the keys whose value changed matter: a selector that reads
+ *    none of them cannot change its answer. For a changed key we re-check the selectors anchored on
+ *    the old or the new value, plus the selectors that read the key without being anchored on it.
+ *
+ * Items may inherit labels from parents (a workload endpoint from its profiles' `labelsToApply`):
+ * the item's own labels win, then the parents in the order given (the first parent that has a key
+ * wins), as Calico's label inheritance index does. A parent may be referenced before it is known.
+ */
+import type { Selector } from './selector.js';
+
+export type MatchEvent =
+  | { readonly kind: 'matchStarted'; readonly selectorId: string; readonly itemId: string }
+  | { readonly kind: 'matchStopped'; readonly selectorId: string; readonly itemId: string };
+
+export type MatchListener = (event: MatchEvent) => void;
+
+type Labels = Readonly<Record<string, string>>;
+
+interface ItemState {
+  own: Labels;
+  parents: readonly string[];
+  effective: Map<string, string>;
+  matches: Set<string>;
+}
+
+interface SelectorState {
+  selector: Selector;
+  canonical: string;
+  /** The (key, allowed values) the selector is filed under, if it has one. */
+  anchor: { key: string; values: ReadonlySet<string> } | undefined;
+  /** Label keys the selector reads other than its anchor key. */
+  otherKeys: readonly string[];
+  /** An anchor with no allowed value: the selector can never match. */
+  impossible: boolean;
+  matches: Set<string>;
+}
+
+interface ParentState {
+  labels: Labels;
+  children: Set<string>;
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (set === undefined) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+/** Key for the (label key, value) maps; NUL cannot appear in a label key. */
+function pairKey(key: string, value: string): string {
+  return `${key}\u0000${value}`;
+}
+
+export class LabelIndex {
+  private readonly items = new Map<string, ItemState>();
+  private readonly selectors = new Map<string, SelectorState>();
+  private readonly parents = new Map<string, ParentState>();
+  /** Items by each (key, value) of their effective labels. */
+  private readonly itemsByPair = new Map<string, Set<string>>();
+  /** Anchored selectors by each (anchor key, allowed value). */
+  private readonly anchoredByPair = new Map<string, Set<string>>();
+  /** Selectors by each label key they read other than their anchor key. */
+  private readonly readersByKey = new Map<string, Set<string>>();
+  /** Selectors with no anchor: they must meet every new item. */
+  private readonly unanchored = new Set<string>();
+
+  constructor(private readonly listener: MatchListener) {}
+
+  // ---- selectors -------------------------------------------------------------------------------
+
+  /** Adds a selector or replaces the one with this id, emitting only the differences. */
+  updateSelector(id: string, selector: Selector): void {
+    const prior = this.selectors.get(id);
+    const canonical = selector.toString();
+    if (prior !== undefined && prior.canonical === canonical) return;
+    const priorMatches = prior?.matches ?? new Set<string>();
+    if (prior !== undefined) this.unfileSelector(id, prior);
+
+    const state = this.describeSelector(selector, canonical);
+    this.selectors.set(id, state);
+    this.fileSelector(id, state);
+
+    if (!state.impossible) {
+      const candidates = state.anchor === undefined ? this.items.keys() : this.itemsWithAnchor(state.anchor);
+      for (const itemId of candidates) {
+        const item = this.items.get(itemId) as ItemState;
+        if (this.evaluate(state, item)) state.matches.add(itemId);
+      }
+    }
+    for (const itemId of priorMatches) {
+      if (!state.matches.has(itemId)) {
+        this.items.get(itemId)?.matches.delete(id);
+        this.listener({ kind: 'matchStopped', selectorId: id, itemId });
+      }
+    }
+    for (const itemId of state.matches) {
+      if (!priorMatches.has(itemId)) {
+        this.items.get(itemId)?.matches.add(id);
+        this.listener({ kind: 'matchStarted', selectorId: id, itemId });
+      }
+    }
+  }
+
+  deleteSelector(id: string): void {
+    const state = this.selectors.get(id);
+    if (state === undefined) return;
+    this.unfileSelector(id, state);
+    this.selectors.delete(id);
+    for (const itemId of state.matches) {
+      this.items.get(itemId)?.matches.delete(id);
+      this.listener({ kind: 'matchStopped', selectorId: id, itemId });
+    }
+  }
+
+  // ---- items -----------------------------------------------------------------------------------
+
+  /** Adds an item or replaces its labels and parents, emitting only the differences. */
+  updateItem(id: string, labels: Labels, parentIds: readonly string[] = []): void {
+    const prior = this.items.get(id);
+    if (prior !== undefined) {
+      for (const p of prior.parents) this.parents.get(p)?.children.delete(id);
+    }
+    for (const p of parentIds) {
+      let parent = this.parents.get(p);
+      if (parent === undefined) this.parents.set(p, (parent = { labels: {}, children: new Set() }));
+      parent.children.add(id);
+    }
+    const effective = this.effectiveLabels(labels, parentIds);
+    if (prior === undefined) {
+      const item: ItemState = { own: labels, parents: parentIds, effective, matches: new Set() };
+      this.items.set(id, item);
+      for (const [k, v] of effective) addTo(this.itemsByPair, pairKey(k, v), id);
+      this.checkNewItem(id, item);
+    } else {
+      prior.own = labels;
+      prior.parents = parentIds;
+      this.applyEffectiveLabels(id, prior, effective);
+    }
+  }
+
+  deleteItem(id: string): void {
+    const item = this.items.get(id);
+    if (item === undefined) return;
+    for (const p of item.parents) {
+      const parent = this.parents.get(p);
+      parent?.children.delete(id);
+      if (parent !== undefined && parent.children.size === 0 && Object.keys(parent.labels).length === 0) {
+        this.parents.delete(p);
+      }
+    }
+    for (const [k, v] of item.effective) removeFrom(this.itemsByPair, pairKey(k, v), id);
+    this.items.delete(id);
+    for (const selectorId of item.matches) {
+      this.selectors.get(selectorId)?.matches.delete(id);
+      this.listener({ kind: 'matchStopped', selectorId, itemId: id });
+    }
+  }
+
+  // ---- parents ---------------------------------------------------------------------------------
+
+  /** Sets the labels a parent (a profile) hands down; its children are re-checked. */
+  updateParent(id: string, labels: Labels): void {
+    let parent = this.parents.get(id);
+    if (parent === undefined) this.parents.set(id, (parent = { labels, children: new Set() }));
+    parent.labels = labels;
+    for (const childId of parent.children) {
+      const child = this.items.get(childId) as ItemState;
+      this.applyEffectiveLabels(childId, child, this.effectiveLabels(child.own, child.parents));
+    }
+  }
+
+  /** Forgets a parent's labels; children keep referring to it (as an unknown, label-less parent). */
+  deleteParent(id: string): void {
+    const parent = this.parents.get(id);
+    if (parent === undefined) return;
+    if (parent.children.size === 0) {
+      this.parents.delete(id);
+      return;
+    }
+    this.updateParent(id, {});
+  }
+
+  // ---- queries ---------------------------------------------------------------------------------
+
+  matchingItems(selectorId: string): ReadonlySet<string> {
+    return this.selectors.get(selectorId)?.matches ?? new Set();
+  }
+
+  matchingSelectors(itemId: string): ReadonlySet<string> {
+    return this.items.get(itemId)?.matches ?? new Set();
+  }
+
+  /** The item's labels after inheritance, or undefined for an unknown item. */
+  effectiveLabelsOf(itemId: string): ReadonlyMap<string, string> | undefined {
+    return this.items.get(itemId)?.effective;
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private describeSelector(selector: Selector, canonical: string): SelectorState {
+    let anchor: SelectorState['anchor'];
+    for (const [key, values] of selector.requiredLabelValues()) {
+      if (anchor === undefined || values.size < anchor.values.size) anchor = { key, values };
+    }
+    const otherKeys = [...selector.labelKeys()].filter((k) => k !== anchor?.key);
+    return {
+      selector,
+      canonical,
+      anchor,
+      otherKeys,
+      impossible: anchor?.values.size === 0,
+      matches: new Set(),
+    };
+  }
+
+  private fileSelector(id: string, s: SelectorState): void {
+    if (s.impossible) return;
+    if (s.anchor === undefined) this.unanchored.add(id);
+    else for (const v of s.anchor.values) addTo(this.anchoredByPair, pairKey(s.anchor.key, v), id);
+    for (const k of s.otherKeys) addTo(this.readersByKey, k, id);
+  }
+
+  private unfileSelector(id: string, s: SelectorState): void {
+    if (s.impossible) return;
+    if (s.anchor === undefined) this.unanchored.delete(id);
+    else for (const v of s.anchor.values) removeFrom(this.anchoredByPair, pairKey(s.anchor.key, v), id);
+    for (const k of s.otherKeys) removeFrom(this.readersByKey, k, id);
+  }
+
+  private *itemsWithAnchor(anchor: NonNullable<SelectorState['anchor']>): Iterable<string> {
+    for (const v of anchor.values) yield* this.itemsByPair.get(pairKey(anchor.key, v)) ?? [];
+  }
+
+  private effectiveLabels(own: Labels, parentIds: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (let i = parentIds.length - 1; i >= 0; i--) {
+      const parent = this.parents.get(parentIds[i] as string);
+      if (parent !== undefined) for (const [k, v] of Object.entries(parent.labels)) out.set(k, v);
+    }
+    for (const [k, v] of Object.entries(own)) out.set(k, v);
+    return out;
+  }
+
+  private evaluate(s: SelectorState, item: ItemState): boolean {
+    return s.selector.evaluateLookup((k) => item.effective.get(k));
+  }
+
+  private checkNewItem(id: string, item: ItemState): void {
+    const candidates = new Set(this.unanchored);
+    for (const [k, v] of item.effective) {
+      for (const selectorId of this.anchoredByPair.get(pairKey(k, v)) ?? []) candidates.add(selectorId);
+    }
+    for (const selectorId of candidates) this.recheck(selectorId, id, item);
+  }
+
+  private applyEffectiveLabels(id: string, item: ItemState, next: Map<string, string>): void {
+    const previous = item.effective;
+    const changed: Array<[key: string, before: string | undefined, after: string | undefined]> = [];
+    for (const [k, v] of previous) if (next.get(k) !== v) changed.push([k, v, next.get(k)]);
+    for (const [k, v] of next) if (!previous.has(k)) changed.push([k, undefined, v]);
+    if (changed.length === 0) {
+      return;
+    }
+    for (const [k, before, after] of changed) {
+      if (before !== undefined) removeFrom(this.itemsByPair, pairKey(k, before), id);
+      if (after !== undefined) addTo(this.itemsByPair, pairKey(k, after), id);
+    }
+    item.effective = next;
+    const candidates = new Set<string>();
+    for (const [k, before, after] of changed) {
+      for (const v of [before, after]) {
+        if (v === undefined) continue;
+        for (const selectorId of this.anchoredByPair.get(pairKey(k, v)) ?? []) candidates.add(selectorId);
+      }
+      for (const selectorId of this.readersByKey.get(k) ?? []) candidates.add(selectorId);
+    }
+    for (const selectorId of candidates) this.recheck(selectorId, id, item);
+  }
+
+  private recheck(selectorId: string, itemId: string, item: ItemState): void {
+    const s = this.selectors.get(selectorId) as SelectorState;
+    const now = this.evaluate(s, item);
+    const before = s.matches.has(itemId);
+    if (now === before) return;
+    if (now) {
+      s.matches.add(itemId);
+      item.matches.add(selectorId);
+      this.listener({ kind: 'matchStarted', selectorId, itemId });
+    } else {
+      s.matches.delete(itemId);
+      item.matches.delete(selectorId);
+      this.listener({ kind: 'matchStopped', selectorId, itemId });
+    }
+  }
+}
