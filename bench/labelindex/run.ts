@@ -86,7 +86,7 @@ const buildEvents = events;
 const changeTimes: number[] = [];
 for (let n = 0; n < CHANGES; n++) {
   const i = pick(ENDPOINTS);
-  const next = { ...(labels[i] as Record<string, string>), app: `app-${pick(APPS)}` };
+  const next: Record<string, string> = { ...labels[i], app: `app-${pick(APPS)}` };
   if (n % 4 === 0) next.tier = ['frontend', 'backend', 'data'][pick(3)] as string;
   labels[i] = next;
   const t0 = performance.now();
