@@ -6,7 +6,7 @@
  */
 import { parseSelector } from '../selector/index.js';
 import { validateLabelKey, validateLabelValue } from '../selector/index.js';
-import { parseCidr, parseIp, parseIpOrCidr } from '../net/ip.js';
+import { parseCidr, parseIpOrCidr } from '../net/ip.js';
 import { kindInfo, lookupKind } from './kinds.js';
 import {
   type FieldError,
