@@ -1,2 +1,3 @@
 // Public face of the BGP speaker parts. Filled in by the BGP work.
 export * from './types.js';
+export * from './wire/index.js';
