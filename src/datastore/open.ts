@@ -1,0 +1,34 @@
+/**
+ * `openDatastore`: the library's way in. It resolves configuration as calicoctl does (see
+ * config.ts) unless given a complete one, and returns a ready `Datastore`.
+ */
+import { type DatastoreConfig, type ResolveOptions, ConfigError, resolveDatastoreConfig } from './config.js';
+import { MemoryDatastore } from './memory.js';
+import { SqliteDatastore } from './sqlite.js';
+import type { Datastore } from './types.js';
+
+export type OpenDatastoreOptions = ResolveOptions | DatastoreConfig;
+
+function isConfig(o: OpenDatastoreOptions): o is DatastoreConfig {
+  return 'datastoreType' in o;
+}
+
+export async function openDatastore(config: OpenDatastoreOptions = {}): Promise<Datastore> {
+  const cfg = isConfig(config) ? config : resolveDatastoreConfig(config);
+  switch (cfg.datastoreType) {
+    case 'memory':
+      return new MemoryDatastore();
+    case 'sqlite':
+      if (!cfg.sqlitePath)
+        throw new ConfigError(`${cfg.source}: sqlite datastore needs a path (SQLITE_PATH)`);
+      return SqliteDatastore.open(cfg.sqlitePath);
+    case 'etcdv3':
+      throw new ConfigError(
+        `${cfg.source}: the etcdv3 datastore is not available in this build yet; use DATASTORE_TYPE=sqlite`,
+      );
+    default: {
+      const never: never = cfg.datastoreType;
+      throw new ConfigError(`unknown datastore type ${String(never)}`);
+    }
+  }
+}
