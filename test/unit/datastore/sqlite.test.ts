@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { DatastoreUnavailableError } from '../../../src/datastore/errors.js';
+import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
+import type { SqliteChildArgument } from '../../datastore-conformance/open-sqlite.js';
+import { runDatastoreConformance } from '../../datastore-conformance/suite.js';
+import { describeEvent, nextEvent, readEvents } from '../../datastore-conformance/watch-reading.js';
+
+// One scratch directory for the whole file, removed at the end whether the tests pass or not.
+const scratch = mkdtempSync(join(tmpdir(), 'calico-sqlite-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+let files = 0;
+const freshPath = (): string => join(scratch, `store-${++files}`, 'calico.db');
+
+runDatastoreConformance('sqlite', {
+  sharedAcrossProcesses: true,
+  async open() {
+    const path = freshPath();
+    const datastore = await SqliteDatastore.open(path);
+    const others: SqliteDatastore[] = [];
+    const argument: SqliteChildArgument = { path };
+    return {
+      datastore,
+      compact: (revision) => datastore.compact(revision),
+      async openAnotherHandle() {
+        const other = await SqliteDatastore.open(path);
+        others.push(other);
+        return other;
+      },
+      childOpener: {
+        moduleUrl: new URL('../../datastore-conformance/open-sqlite.ts', import.meta.url).href,
+        exportName: 'openSqliteForChild',
+        argument,
+      },
+      async dispose() {
+        await Promise.all([datastore, ...others].map((store) => store.close()));
+      },
+    };
+  },
+});
+
+describe('sqlite datastore file handling', () => {
+  test('creates missing parent directories and reports the absolute path', async () => {
+    const path = join(scratch, 'deep', 'er', 'calico.db');
+    const datastore = await SqliteDatastore.open(path);
+    assert.equal(datastore.path, path);
+    assert.ok(existsSync(path));
+    await datastore.close();
+  });
+
+  test('keeps keys and the revision counter across close and reopen', async () => {
+    const path = freshPath();
+    const first = await SqliteDatastore.open(path);
+    const kv = await first.create('/k', 'v');
+    await first.close();
+    const second = await SqliteDatastore.open(path);
+    assert.deepEqual(await second.get('/k'), kv);
+    assert.equal(await second.currentRevision(), kv.revision);
+    assert.ok((await second.create('/k2', 'v')).revision > kv.revision);
+    await second.close();
+  });
+
+  const unusable: ReadonlyArray<{ name: string; prepare: () => string; message: RegExp }> = [
+    {
+      name: 'a file that is not a SQLite database',
+      prepare: () => {
+        const path = join(scratch, 'not-a-db.txt');
+        writeFileSync(
+          path,
+          'this is a text file, long enough to have a header that is not SQLite\n'.repeat(20),
+        );
+        return path;
+      },
+      message: /not-a-db\.txt: the file is not a SQLite database/,
+    },
+    {
+      name: 'a path whose parent is a regular file',
+      prepare: () => {
+        const parent = join(scratch, 'plain-file');
+        writeFileSync(parent, 'x');
+        return join(parent, 'calico.db');
+      },
+      message: /cannot create its directory .*plain-file/,
+    },
+    {
+      name: 'a path that is a directory',
+      prepare: () => scratch,
+      message: /sqlite datastore .*calico-sqlite-test-/,
+    },
+  ];
+  for (const { name, prepare, message } of unusable) {
+    test(`opening ${name} fails with DatastoreUnavailableError naming the file`, async () => {
+      await assert.rejects(SqliteDatastore.open(prepare()), (error: unknown) => {
+        assert.ok(error instanceof DatastoreUnavailableError, String(error));
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+});
+
+describe('sqlite datastore change log', () => {
+  test('keeps only the last historyLimit changes; older watch revisions get resync-required', async () => {
+    const datastore = await SqliteDatastore.open(freshPath(), { historyLimit: 3 });
+    for (let i = 1; i <= 6; i++) await datastore.create(`/k${i}`, String(i));
+    const tooOld = datastore.watch('/', { fromRevision: 2 })[Symbol.asyncIterator]();
+    assert.equal((await nextEvent(tooOld)).value?.type, 'resync-required');
+    const oldestKept = datastore.watch('/', { fromRevision: 3 })[Symbol.asyncIterator]();
+    assert.deepEqual((await readEvents(oldestKept, 3)).map(describeEvent), [
+      'added /k4 r4 = 4',
+      'added /k5 r5 = 5',
+      'added /k6 r6 = 6',
+    ]);
+    await datastore.close();
+  });
+
+  test('a watcher whose poll falls behind another connection`s trimming gets resync-required', async () => {
+    const path = freshPath();
+    const watching = await SqliteDatastore.open(path, { historyLimit: 5 });
+    const writing = await SqliteDatastore.open(path, { historyLimit: 5 });
+    const watch = watching.watch('/')[Symbol.asyncIterator]();
+    // Synchronous from the event loop's view: the watcher cannot poll until all 20 are written.
+    const writes: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 20; i++) writes.push(writing.create(`/k${i}`, String(i)));
+    await Promise.all(writes);
+    const first = await nextEvent(watch);
+    assert.equal(first.value?.type, 'resync-required');
+    assert.deepEqual(await nextEvent(watch), { value: undefined, done: true });
+    await writing.close();
+    await watching.close();
+  });
+
+  test('a watcher sees writes made through another connection without a write of its own', async () => {
+    const path = freshPath();
+    const watching = await SqliteDatastore.open(path, { pollIntervalMs: 2 });
+    const writing = await SqliteDatastore.open(path);
+    const watch = watching.watch('/')[Symbol.asyncIterator]();
+    const kvs = [];
+    for (let i = 0; i < 3; i++) kvs.push(await writing.create(`/k${i}`, String(i)));
+    assert.deepEqual(
+      await readEvents(watch, 3),
+      kvs.map((kv) => ({ type: 'added', kv })),
+    );
+    await writing.close();
+    await watching.close();
+  });
+});
