@@ -1,0 +1,168 @@
+/**
+ * The Loc-RIB: one Destination per prefix holding every usable candidate path, and the selection
+ * last published for it. Changes are not decided one by one: writers mark destinations dirty and
+ * `settle` runs the decision process once per dirty destination, so a withdraw followed by a
+ * re-announcement in the same batch (a flapping session, a route refresh) costs one decision and
+ * produces no change at all when the outcome is the same. That is what the FIB and the peers see.
+ */
+import type { Prefix } from '../types.js';
+import { selectBestPath, type DecisionOptions, type DecisionStep } from './decision.js';
+import { samePathContent, sourceIdOf, type Path, type PeerId, type RibPath } from './path.js';
+import { prefixFromKey, type PrefixKey } from './prefix-key.js';
+
+const NO_PATHS: readonly RibPath[] = Object.freeze([]);
+
+export class Destination {
+  /** Arrays are replaced, never grown in place: a pushed-to array keeps spare capacity for 16 more. */
+  candidates: readonly RibPath[] = NO_PATHS;
+  best: RibPath | undefined = undefined;
+  /** The ECMP set when it has more than the best path; undefined otherwise (most prefixes). */
+  multipath: readonly RibPath[] | undefined = undefined;
+  reason: DecisionStep | undefined = undefined;
+
+  constructor(readonly key: PrefixKey) {}
+
+  get prefix(): Prefix {
+    return prefixFromKey(this.key);
+  }
+
+  candidateFrom(sourceId: PeerId | 'local'): RibPath | undefined {
+    for (const c of this.candidates) if (sourceIdOf(c.source) === sourceId) return c;
+    return undefined;
+  }
+}
+
+/** A change in the Loc-RIB for one prefix: what the FIB installs and what export starts from. */
+export type RouteChange =
+  | {
+      readonly kind: 'best';
+      readonly prefix: Prefix;
+      readonly best: Path;
+      /** ECMP set, best first; install all their next hops. */
+      readonly multipath: readonly Path[];
+      readonly reason: DecisionStep;
+    }
+  | { readonly kind: 'withdrawn'; readonly prefix: Prefix; readonly previous: Path };
+
+export class LocRib {
+  private readonly destinations = new Map<PrefixKey, Destination>();
+  private dirty = new Set<Destination>();
+
+  get(key: PrefixKey): Destination | undefined {
+    return this.destinations.get(key);
+  }
+
+  obtain(key: PrefixKey): Destination {
+    let dest = this.destinations.get(key);
+    if (dest === undefined) {
+      dest = new Destination(key);
+      this.destinations.set(key, dest);
+    }
+    return dest;
+  }
+
+  /**
+   * Puts `path` in place of any candidate from the same source. A path that only repeats what we
+   * have (same source session, same interned attributes) refreshes the old one instead, clearing its
+   * stale mark without a new decision. Returns whether the source had no candidate before.
+   */
+  setCandidate(dest: Destination, path: RibPath): boolean {
+    const sourceId = sourceIdOf(path.source);
+    const index = dest.candidates.findIndex((c) => sourceIdOf(c.source) === sourceId);
+    if (index < 0) {
+      dest.candidates = [...dest.candidates, path];
+      this.dirty.add(dest);
+      return true;
+    }
+    const existing = dest.candidates[index]!;
+    if (existing.source === path.source && samePathContent(existing, path)) {
+      existing.stale = false;
+      return false;
+    }
+    const next = dest.candidates.slice();
+    next[index] = path;
+    dest.candidates = next;
+    this.dirty.add(dest);
+    return false;
+  }
+
+  /** Removes the candidate from `sourceId` (only if stale, when asked); returns whether one went. */
+  removeCandidate(dest: Destination, sourceId: PeerId | 'local', onlyIfStale = false): boolean {
+    const index = dest.candidates.findIndex((c) => sourceIdOf(c.source) === sourceId);
+    if (index < 0 || (onlyIfStale && !dest.candidates[index]!.stale)) return false;
+    dest.candidates = dest.candidates.length === 1 ? NO_PATHS : dest.candidates.filter((_, i) => i !== index);
+    this.dirty.add(dest);
+    return true;
+  }
+
+  markDirty(dest: Destination): void {
+    this.dirty.add(dest);
+  }
+
+  get hasPendingChanges(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /**
+   * Runs the decision process on every dirty destination and returns the destinations whose
+   * published selection changed, with the change for each.
+   */
+  settle(options: DecisionOptions): { changes: RouteChange[]; changed: Destination[] } {
+    const changes: RouteChange[] = [];
+    const changed: Destination[] = [];
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    for (const dest of dirty) {
+      const selection = selectBestPath(dest.candidates, options);
+      const previous = dest.best;
+      if (selection === undefined) {
+        dest.best = undefined;
+        dest.multipath = undefined;
+        dest.reason = undefined;
+        this.destinations.delete(dest.key);
+        if (previous !== undefined) {
+          changes.push({ kind: 'withdrawn', prefix: dest.prefix, previous });
+          changed.push(dest);
+        }
+        continue;
+      }
+      const multipath = selection.multipath.length > 1 ? selection.multipath : undefined;
+      const unchanged =
+        previous !== undefined &&
+        samePathContent(previous, selection.best) &&
+        sameMultipath(dest.multipath, multipath);
+      dest.best = selection.best;
+      dest.multipath = multipath;
+      dest.reason = selection.reason;
+      if (unchanged) continue;
+      changes.push({
+        kind: 'best',
+        prefix: dest.prefix,
+        best: selection.best,
+        multipath: selection.multipath,
+        reason: selection.reason,
+      });
+      changed.push(dest);
+    }
+    return { changes, changed };
+  }
+
+  /** Every prefix with a best path, for an initial export or a resync. */
+  *bests(): IterableIterator<readonly [PrefixKey, RibPath]> {
+    for (const [key, dest] of this.destinations) if (dest.best) yield [key, dest.best];
+  }
+
+  destinationsIterator(): IterableIterator<Destination> {
+    return this.destinations.values();
+  }
+
+  get size(): number {
+    return this.destinations.size;
+  }
+}
+
+function sameMultipath(a: readonly RibPath[] | undefined, b: readonly RibPath[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  return a.every((p, i) => samePathContent(p, b[i]!));
+}

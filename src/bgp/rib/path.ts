@@ -1,0 +1,123 @@
+/**
+ * A path is one candidate route to a prefix: the attributes, where it came from, and the
+ * bookkeeping the decision process and graceful restart need. The source is a small shared object
+ * per peer session (not copied into each path) so a 500k-prefix table from one peer holds one
+ * source and, through the attribute interner, a few hundred attribute objects.
+ */
+import type { AsPathSegment, PathAttributes, Prefix } from '../types.js';
+
+export type PeerId = string;
+
+/** Who sent us a path; one frozen object per established session. */
+export interface PeerSource {
+  readonly kind: 'peer';
+  /** The peer's address, canonical text; the key the speaker uses for the peer. */
+  readonly peerId: PeerId;
+  readonly routerId: string;
+  readonly asn: number;
+  readonly localAs: number;
+  /** Internal peer (same AS). Confederations are not supported, so this is `asn === localAs`. */
+  readonly ibgp: boolean;
+  readonly routeReflectorClient: boolean;
+}
+
+/** A route we originate (our IPAM blocks, a downward default). */
+export interface LocalSource {
+  readonly kind: 'local';
+}
+
+export type PathSource = PeerSource | LocalSource;
+
+export const LOCAL_SOURCE: LocalSource = Object.freeze({ kind: 'local' });
+
+/**
+ * A read-only view of a path in the RIB. `stale` may flip back to false when a restarting peer
+ * re-sends the path (RFC 4724 4.2), so read it when you need it rather than keeping a copy.
+ */
+export interface Path {
+  readonly prefix: Prefix;
+  readonly attrs: PathAttributes;
+  readonly source: PathSource;
+  /** Milliseconds on the injected clock when this version of the path arrived. */
+  readonly receivedAt: number;
+  /** Cost to reach the next hop, when the next-hop resolver knew it (RFC 4271 9.1.2.2 e). */
+  readonly igpCost: number | undefined;
+  readonly stale: boolean;
+}
+
+/** Anything that can name the prefix a path belongs to (a Loc-RIB destination, or a plain prefix in tests). */
+export interface PrefixOwner {
+  readonly prefix: Prefix;
+}
+
+/** The RIB's own path record. `owner` instead of a Prefix field keeps one prefix object per destination. */
+export class RibPath implements Path {
+  stale = false;
+
+  constructor(
+    readonly owner: PrefixOwner,
+    readonly attrs: PathAttributes,
+    readonly source: PathSource,
+    readonly receivedAt: number,
+    readonly igpCost: number | undefined,
+  ) {}
+
+  get prefix(): Prefix {
+    return this.owner.prefix;
+  }
+}
+
+/** Default LOCAL_PREF when a path carries none (RFC 4271 9.1.1 leaves it to policy; 100 as BIRD, FRR, GoBGP). */
+export const DEFAULT_LOCAL_PREF = 100;
+
+export function effectiveLocalPref(attrs: PathAttributes): number {
+  return attrs.localPref ?? DEFAULT_LOCAL_PREF;
+}
+
+/** RFC 4271 9.1.2.2 a: an AS_SET counts as 1; RFC 5065 5.3: confederation segments count 0. */
+export function asPathLength(segments: readonly AsPathSegment[]): number {
+  let length = 0;
+  for (const segment of segments) {
+    switch (segment.type) {
+      case 'sequence':
+        length += segment.asns.length;
+        break;
+      case 'set':
+        length += 1;
+        break;
+      case 'confed-sequence':
+      case 'confed-set':
+        break;
+      default: {
+        const unknownType: never = segment.type;
+        throw new Error(`RIB: unknown AS_PATH segment type ${String(unknownType)}`);
+      }
+    }
+  }
+  return length;
+}
+
+/**
+ * The AS a path entered our AS from (RFC 4271 9.1.2.2 c: the leftmost AS in AS_PATH); our own AS
+ * for paths with an empty AS_PATH (locally originated, or originated inside our AS).
+ */
+export function neighbourAs(path: Path): number {
+  for (const segment of path.attrs.asPath) {
+    if (segment.type === 'sequence' && segment.asns.length > 0) return segment.asns[0]!;
+    if (segment.type === 'set') break;
+  }
+  return path.source.kind === 'peer' ? path.source.localAs : 0;
+}
+
+export function isEbgpPath(path: Path): boolean {
+  return path.source.kind === 'peer' && !path.source.ibgp;
+}
+
+export function sourceIdOf(source: PathSource): PeerId | 'local' {
+  return source.kind === 'peer' ? source.peerId : 'local';
+}
+
+/** Two versions of a path that would route and advertise the same way. */
+export function samePathContent(a: Path, b: Path): boolean {
+  return a.attrs === b.attrs && a.igpCost === b.igpCost && sourceIdOf(a.source) === sourceIdOf(b.source);
+}
