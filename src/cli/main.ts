@@ -11,6 +11,7 @@ import { ValidationError } from '../api/validate.js';
 import { CliContext, CliError, type CliIo } from './context.js';
 import { registerResourceCommands } from './commands/resources.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerPolicyCommands } from './commands/policy-explain.js';
 
 function readProcessStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.enablePositionalOptions(false);
   registerResourceCommands(program, ctx);
   registerConfigCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
   program
     .command('version')
     .description('Print the client version, and the cluster version when the datastore has one')
