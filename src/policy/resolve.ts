@@ -15,7 +15,7 @@
  */
 import { inferPolicyTypes } from '../api/index.js';
 import type { GlobalNetworkPolicy, NetworkPolicy, PolicyType, Profile, Rule } from '../api/index.js';
-import { parseSelector, type Selector } from '../selector/index.js';
+import { evaluateSelectorNode, parseSelector, type Selector, type SelectorNode } from '../selector/index.js';
 import { DEFAULT_NAMESPACE, NAMESPACE_NAME_LABEL, type PolicyEndpoint } from './endpoint.js';
 
 export type Direction = 'ingress' | 'egress';
@@ -97,16 +97,43 @@ export function namespaceLabels(env: PolicyEnvironment, namespace: string): Reco
 }
 
 /**
- * Does a namespaceSelector admit this endpoint? `global()` admits exactly the non-namespaced
- * endpoints (host endpoints); any other selector admits workloads whose namespace matches.
+ * Does a namespaceSelector admit this endpoint? As Calico compiles it: the selector is matched
+ * against the labels of the endpoint's namespace, `all()` means "any namespaced endpoint" and
+ * `global()` means "an endpoint in no namespace" (host endpoints), wherever they appear in the
+ * expression. A host endpoint has no namespace labels, so `!has(x)` or `x != "y"` admit it too.
  */
 export function namespaceSelectorAdmits(
   selector: Selector,
   endpoint: PolicyEndpoint,
   env: PolicyEnvironment,
 ): boolean {
-  if (selector.ast.kind === 'global') return endpoint.namespace === undefined;
-  return endpoint.namespace !== undefined && selector.evaluate(namespaceLabels(env, endpoint.namespace));
+  let node = namespaceNodes.get(selector);
+  if (node === undefined) namespaceNodes.set(selector, (node = asNamespaceMatch(selector.ast)));
+  const labels = endpoint.namespace === undefined ? undefined : namespaceLabels(env, endpoint.namespace);
+  return evaluateSelectorNode(node, (k) => {
+    if (k === IN_A_NAMESPACE) return labels === undefined ? undefined : '';
+    return labels !== undefined && Object.hasOwn(labels, k) ? labels[k] : undefined;
+  });
+}
+
+/** A key no real label can have (NUL is not allowed in label keys). */
+const IN_A_NAMESPACE = '\u0000in-a-namespace';
+const namespaceNodes = new WeakMap<Selector, SelectorNode>();
+
+function asNamespaceMatch(node: SelectorNode): SelectorNode {
+  switch (node.kind) {
+    case 'all':
+      return { kind: 'has', label: IN_A_NAMESPACE };
+    case 'global':
+      return { kind: 'not', operand: { kind: 'has', label: IN_A_NAMESPACE } };
+    case 'not':
+      return { kind: 'not', operand: asNamespaceMatch(node.operand) };
+    case 'and':
+    case 'or':
+      return { kind: node.kind, operands: node.operands.map(asNamespaceMatch) };
+    default:
+      return node;
+  }
 }
 
 export function policyTypes(policy: PolicyResource): readonly PolicyType[] {

@@ -4,3 +4,4 @@ export { SelectorParseError } from './errors.js';
 export type { SelectorNode, ValueOperator, SetOperator } from './ast.js';
 export { validateLabelKey, validateLabelValue, validateLabels } from './labels.js';
 export { LabelIndex, type MatchEvent, type MatchListener } from './labelindex.js';
+export { evaluateNode as evaluateSelectorNode, type LabelLookup } from './ast.js';

@@ -673,6 +673,78 @@ const SCENARIOS: Scenario[] = [
     verdict: 'deny',
     decided: 'ingress: end of tier default',
   },
+  {
+    name: 'a rule namespaceSelector all() admits workloads of every namespace',
+    add: {
+      globalNetworkPolicies: [
+        gnp('db', {
+          selector: dbSel,
+          ingress: [{ action: 'Allow', source: { namespaceSelector: 'all()' } }],
+        }),
+      ],
+    },
+    from: 'client',
+    to: 'db',
+    protocol: 'tcp',
+    port: 3306,
+    verdict: 'allow',
+    decided: 'ingress: GlobalNetworkPolicy db rule 0 (Allow)',
+  },
+  {
+    name: 'a rule namespaceSelector all() does not admit host endpoints',
+    add: {
+      globalNetworkPolicies: [
+        gnp('db', {
+          selector: dbSel,
+          ingress: [{ action: 'Allow', source: { namespaceSelector: 'all()' } }],
+        }),
+      ],
+      hostEndpoints: [hep('h2', { role: 'host' }, '192.168.0.11', ['open-egress'])],
+    },
+    from: 'h2',
+    to: 'db',
+    protocol: 'tcp',
+    port: 3306,
+    verdict: 'deny',
+    decided: 'ingress: end of tier default',
+  },
+  {
+    name: 'global() inside a larger namespaceSelector still means "not namespaced"',
+    add: {
+      globalNetworkPolicies: [
+        gnp('db', {
+          selector: dbSel,
+          ingress: [
+            { action: 'Allow', source: { namespaceSelector: "global() || projectcalico.org/name == 'dev'" } },
+          ],
+        }),
+      ],
+    },
+    from: 'web',
+    to: 'db',
+    protocol: 'tcp',
+    port: 3306,
+    verdict: 'deny',
+    decided: 'ingress: end of tier default',
+  },
+  {
+    name: 'a namespaceSelector on a missing namespace label admits host endpoints (they have no namespace labels)',
+    add: {
+      globalNetworkPolicies: [
+        gnp('db', {
+          selector: dbSel,
+          ingress: [{ action: 'Allow', source: { namespaceSelector: "env != 'production'" } }],
+        }),
+      ],
+      hostEndpoints: [hep('h2', { role: 'host' }, '192.168.0.11', ['open-egress'])],
+    },
+    from: 'h2',
+    to: 'db',
+    protocol: 'tcp',
+    port: 3306,
+    verdict: 'allow',
+    decided: 'ingress: GlobalNetworkPolicy db rule 0 (Allow)',
+  },
   // ---- nets -----------------------------------------------------------------------------------
   {
     name: 'source nets admit an address inside the CIDR',
