@@ -1,5 +1,6 @@
 // Builders for RIB tests: prefixes from text, peer sources, paths and RibPeers with sensible defaults.
-import type { PeerSource, RibPeer } from '../../../../src/bgp/rib/index.js';
+import { Rib } from '../../../../src/bgp/rib/index.js';
+import type { PeerSource, RibChanges, RibConfig, RibPeer } from '../../../../src/bgp/rib/index.js';
 import { RibPath } from '../../../../src/bgp/rib/path.js';
 import type { PathSource } from '../../../../src/bgp/rib/path.js';
 import { Origin, type PathAttributes, type Prefix } from '../../../../src/bgp/types.js';
@@ -65,4 +66,36 @@ export function ribPeer(address: string, asn: number, over: Partial<RibPeer> = {
     localNextHops: { ipv4: '10.255.0.1', ipv6: '2001:db8:ff::1' },
     ...over,
   };
+}
+
+export function newRib(over: Partial<RibConfig> = {}): Rib {
+  return new Rib({ routerId: ROUTER_ID, localAs: LOCAL_AS, ...over });
+}
+
+/** Prefix text of every route change, as `+p via peer` / `-p`, sorted, for compact assertions. */
+export function describeRoutes(changes: RibChanges): string[] {
+  return changes.routes
+    .map((c) =>
+      c.kind === 'best'
+        ? `+${prefixText(c.prefix)} via ${c.multipath.map((p) => (p.source.kind === 'peer' ? p.source.peerId : 'local')).join(',')}`
+        : `-${prefixText(c.prefix)}`,
+    )
+    .sort();
+}
+
+/** What one peer is told in a flush, as `+p` / `-p` / `eor:family`, sorted. */
+export function describeAdvertisement(changes: RibChanges, peerId: string): string[] {
+  const adv = changes.advertisements.find((a) => a.peerId === peerId);
+  if (!adv) return [];
+  return [
+    ...adv.announce.flatMap((g) => g.prefixes.map((p) => `+${prefixText(p)}`)),
+    ...adv.withdraw.map((p) => `-${prefixText(p)}`),
+    ...adv.endOfRib.map((f) => `eor:${f}`),
+  ].sort();
+}
+
+/** The attributes a peer was sent for a prefix in a flush. */
+export function sentAttrs(changes: RibChanges, peerId: string, p: string): PathAttributes | undefined {
+  const adv = changes.advertisements.find((a) => a.peerId === peerId);
+  return adv?.announce.find((g) => g.prefixes.some((x) => prefixText(x) === p))?.attrs;
 }
