@@ -1,0 +1,77 @@
+/**
+ * The dataplane: one `apply(desired)` that brings the kernel to the desired state through the
+ * drivers, in the order that never leaves a rule pointing at a missing set: ipsets created/updated,
+ * then iptables (v4, v6), then unused ipsets destroyed, then routes and interface settings.
+ * A failing step throws after the earlier steps completed; the caller retries with backoff, and since
+ * each driver diffs against the kernel, a retry redoes only what is still missing.
+ */
+import type { CommandRunner } from '../../kernel/runner.js';
+import type { DesiredDataplane } from '../model.js';
+import { IptablesDriver } from './iptables.js';
+import { IpsetDriver } from './ipsets.js';
+import { InterfaceSysctlDriver, RouteDriver } from './routes.js';
+
+export interface ApplyReport {
+  readonly changed: boolean;
+  readonly rules: number;
+  readonly ipsetMembers: number;
+  readonly chainsWritten: number;
+  readonly routesChanged: number;
+  readonly warnings: string[];
+}
+
+export interface DataplaneOptions {
+  /** Program IPv6 too (ip6tables, IPv6 routes). Default true. */
+  readonly ipv6?: boolean;
+}
+
+export class Dataplane {
+  private readonly iptables: IptablesDriver[];
+  private readonly ipsets: IpsetDriver;
+  private readonly routes: RouteDriver;
+  private readonly sysctls: InterfaceSysctlDriver;
+
+  constructor(runner: CommandRunner, options: DataplaneOptions = {}) {
+    this.iptables = [new IptablesDriver(runner, 4)];
+    if (options.ipv6 ?? true) this.iptables.push(new IptablesDriver(runner, 6));
+    this.ipsets = new IpsetDriver(runner);
+    this.routes = new RouteDriver(runner);
+    this.sysctls = new InterfaceSysctlDriver(runner);
+  }
+
+  /** `full` re-applies interface settings too (the periodic refresh). */
+  async apply(desired: DesiredDataplane, full = false): Promise<ApplyReport> {
+    const sets = await this.ipsets.ensure(desired.ipsets);
+    let rules = 0;
+    let chainsWritten = 0;
+    let changed = sets.changed;
+    for (const driver of this.iptables) {
+      const r = await driver.apply(desired.iptables[driver.version]);
+      rules += r.rules;
+      chainsWritten += r.chainsWritten;
+      changed ||= r.changed;
+    }
+    changed = (await this.ipsets.prune(desired.ipsets)) || changed;
+    const routes = await this.routes.apply(desired.routes);
+    const sysctlErrors = await this.sysctls.apply(desired.interfaces, full);
+    return {
+      changed: changed || routes.changed > 0,
+      rules,
+      ipsetMembers: sets.members,
+      chainsWritten,
+      routesChanged: routes.changed,
+      warnings: [...routes.errors, ...sysctlErrors],
+    };
+  }
+
+  /** Removes all our chains, hooks and sets (routes stay: they belong to live workloads). */
+  async removeAll(): Promise<void> {
+    for (const d of this.iptables) await d.removeAll();
+    await this.ipsets.prune([]);
+  }
+}
+
+export { IptablesDriver } from './iptables.js';
+export { IpsetDriver } from './ipsets.js';
+export { RouteDriver, InterfaceSysctlDriver, FELIX_ROUTE_PROTO } from './routes.js';
+export { ruleHashes, parseIptablesSave, planTable, planIptables } from './iptables-plan.js';

@@ -1,0 +1,165 @@
+/**
+ * The pure half of the iptables driver, after Calico's felix/iptables/table.go:
+ *
+ * - Every rule we write carries `-m comment --comment "cali:<hash>"`, where the hash covers the
+ *   chain name, the previous rule's hash and the rule's own text. Reading the dataplane back means
+ *   reading those hashes out of `iptables-save`, never parsing rules: a chain whose hashes match the
+ *   desired ones is left alone, so counters survive and an update touches only what changed.
+ * - Our chains (`cali-*`) are owned whole: a chain that differs is rewritten in one
+ *   `iptables-restore --noflush` transaction, and a `cali-*` chain nobody wants is removed.
+ * - Kernel chains (FORWARD, INPUT, ...) are shared with other programs: we only insert our hook
+ *   rules at the top and delete rules carrying our hash comment. Everybody else's rules stay put.
+ */
+import { createHash } from 'node:crypto';
+import type { Chain, ChainHook, IptRule, IptablesState, IptablesTable } from '../model.js';
+import { IPTABLES_TABLES } from '../model.js';
+
+export const OUR_CHAIN_PREFIX = 'cali-';
+const HASH_RE = /--comment "?cali:([A-Za-z0-9_-]+)"?/;
+
+/** One hash per rule, each chained on the one before, so an insertion shifts every later hash. */
+export function ruleHashes(chain: string, rules: readonly IptRule[]): string[] {
+  let prev = '';
+  return rules.map((r) => {
+    prev = createHash('sha256')
+      .update(`${chain}\u0000${prev}\u0000${r.match}\u0000${r.action}\u0000${r.comment ?? ''}`)
+      .digest('base64url')
+      .slice(0, 16);
+    return prev;
+  });
+}
+
+/** Quotes a comment for iptables-restore input. */
+function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, '').slice(0, 250)}"`;
+}
+
+/** The rule's argument text after `-A CHAIN` / `-I CHAIN N`, with its hash comment. */
+export function ruleArgs(rule: IptRule, hash: string): string {
+  return [
+    `-m comment --comment "cali:${hash}"`,
+    rule.comment ? `-m comment --comment ${quote(rule.comment)}` : '',
+    rule.match,
+    rule.action,
+  ]
+    .filter((s) => s.length > 0)
+    .join(' ');
+}
+
+export interface SavedChain {
+  /** Hash of each rule, or null for a rule that is not ours. */
+  readonly hashes: (string | null)[];
+  /** The rules as iptables-save printed them (after `-A CHAIN `). */
+  readonly lines: string[];
+}
+
+export type SavedTables = Map<IptablesTable, Map<string, SavedChain>>;
+
+/** Reads `iptables-save` output into chains with their rules' hashes. */
+export function parseIptablesSave(text: string): SavedTables {
+  const tables: SavedTables = new Map();
+  let current: Map<string, SavedChain> | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) {
+      current = new Map();
+      tables.set(line.slice(1).trim() as IptablesTable, current);
+    } else if (line.startsWith(':') && current) {
+      const name = line.slice(1).split(' ')[0] ?? '';
+      current.set(name, { hashes: [], lines: [] });
+    } else if (line.startsWith('-A ') && current) {
+      const rest = line.slice(3);
+      const space = rest.indexOf(' ');
+      const chain = space < 0 ? rest : rest.slice(0, space);
+      const saved = current.get(chain) ?? { hashes: [], lines: [] };
+      current.set(chain, saved);
+      saved.lines.push(space < 0 ? '' : rest.slice(space + 1));
+      saved.hashes.push(HASH_RE.exec(line)?.[1] ?? null);
+    }
+  }
+  return tables;
+}
+
+const sameHashes = (a: readonly (string | null)[], b: readonly string[]) =>
+  a.length === b.length && a.every((h, i) => h === b[i]);
+
+export interface TablePlan {
+  /** iptables-restore --noflush input, or empty when the table is already as desired. */
+  readonly restore: string;
+  readonly chainsWritten: string[];
+  readonly chainsDeleted: string[];
+  readonly hooksRewritten: string[];
+}
+
+/** What it takes to bring one table from `actual` to the desired chains and hooks. */
+export function planTable(
+  table: IptablesTable,
+  desiredChains: readonly Chain[],
+  desiredHooks: readonly ChainHook[],
+  actual: Map<string, SavedChain> | undefined,
+): TablePlan {
+  const have = actual ?? new Map<string, SavedChain>();
+  const declare: string[] = [];
+  const body: string[] = [];
+  const tail: string[] = [];
+  const chainsWritten: string[] = [];
+  const chainsDeleted: string[] = [];
+  const hooksRewritten: string[] = [];
+  const wanted = new Set(desiredChains.map((c) => c.name));
+
+  for (const chain of desiredChains) {
+    const hashes = ruleHashes(chain.name, chain.rules);
+    const saved = have.get(chain.name);
+    if (saved && sameHashes(saved.hashes, hashes)) continue;
+    // Declaring a chain in --noflush mode creates it, or flushes it if it exists.
+    declare.push(`:${chain.name} - [0:0]`);
+    chain.rules.forEach((r, i) => body.push(`-A ${chain.name} ${ruleArgs(r, hashes[i] ?? '')}`));
+    chainsWritten.push(chain.name);
+  }
+
+  for (const hook of desiredHooks.filter((h) => h.table === table)) {
+    const hashes = ruleHashes(hook.chain, hook.rules);
+    const saved = have.get(hook.chain) ?? { hashes: [], lines: [] };
+    const ours = saved.hashes.filter((h) => h !== null);
+    const atTop = sameHashes(saved.hashes.slice(0, hashes.length), hashes) && ours.length === hashes.length;
+    if (atTop) continue;
+    saved.lines.forEach((l, i) => {
+      if (saved.hashes[i] !== null) body.push(`-D ${hook.chain} ${l}`);
+    });
+    hook.rules.forEach((r, i) => body.push(`-I ${hook.chain} ${i + 1} ${ruleArgs(r, hashes[i] ?? '')}`));
+    hooksRewritten.push(hook.chain);
+  }
+  // Our rules left in kernel chains that no longer have a hook (e.g. a table we stopped using).
+  const hooked = new Set(desiredHooks.filter((h) => h.table === table).map((h) => h.chain));
+  for (const [name, saved] of have) {
+    if (name.startsWith(OUR_CHAIN_PREFIX) || hooked.has(name)) continue;
+    saved.lines.forEach((l, i) => {
+      if (saved.hashes[i] !== null) body.push(`-D ${name} ${l}`);
+    });
+    if (saved.hashes.some((h) => h !== null)) hooksRewritten.push(name);
+  }
+  for (const name of have.keys()) {
+    if (!name.startsWith(OUR_CHAIN_PREFIX) || wanted.has(name)) continue;
+    declare.push(`:${name} - [0:0]`);
+    tail.push(`-X ${name}`);
+    chainsDeleted.push(name);
+  }
+  if (!declare.length && !body.length && !tail.length)
+    return { restore: '', chainsWritten, chainsDeleted, hooksRewritten };
+  const restore = [`*${table}`, ...declare, ...body, ...tail, 'COMMIT', ''].join('\n');
+  return { restore, chainsWritten, chainsDeleted, hooksRewritten };
+}
+
+/** Plans every table of one IP version; returns the combined restore input (empty if nothing to do). */
+export function planIptables(
+  desired: IptablesState,
+  actual: SavedTables,
+): { restore: string; plans: Record<IptablesTable, TablePlan> } {
+  const plans = {} as Record<IptablesTable, TablePlan>;
+  let restore = '';
+  for (const table of IPTABLES_TABLES) {
+    const plan = planTable(table, desired.chains[table] ?? [], desired.hooks, actual.get(table));
+    plans[table] = plan;
+    restore += plan.restore;
+  }
+  return { restore, plans };
+}

@@ -1,0 +1,55 @@
+/**
+ * The iptables driver: desired state in, `iptables-save` read back, the minimal
+ * `iptables-restore --noflush` written (see iptables-plan.ts for how the difference is found).
+ * One instance per IP version. It never assumes its last write is still there: every apply reads
+ * the kernel first, which is also how drift (a flushed chain, a deleted jump) gets repaired.
+ */
+import type { CommandRunner } from '../../kernel/runner.js';
+import { runChecked } from '../../kernel/runner.js';
+import type { IpVersion, IptablesState } from '../model.js';
+import { parseIptablesSave, planIptables } from './iptables-plan.js';
+
+export interface IptablesApplyReport {
+  readonly changed: boolean;
+  readonly chainsWritten: number;
+  readonly chainsDeleted: number;
+  readonly hooksRewritten: number;
+  readonly rules: number;
+}
+
+export class IptablesDriver {
+  private readonly save: string;
+  private readonly restore: string;
+
+  constructor(
+    private readonly runner: CommandRunner,
+    readonly version: IpVersion,
+  ) {
+    this.save = version === 4 ? 'iptables-save' : 'ip6tables-save';
+    this.restore = version === 4 ? 'iptables-restore' : 'ip6tables-restore';
+  }
+
+  async apply(desired: IptablesState): Promise<IptablesApplyReport> {
+    const actual = parseIptablesSave(await runChecked(this.runner, this.save, []));
+    const { restore, plans } = planIptables(desired, actual);
+    const all = Object.values(plans);
+    const rules = Object.values(desired.chains).reduce(
+      (n, chains) => n + chains.reduce((m, c) => m + c.rules.length, 0),
+      0,
+    );
+    if (restore) await runChecked(this.runner, this.restore, ['-w', '10', '--noflush'], { input: restore });
+    return {
+      changed: restore.length > 0,
+      chainsWritten: all.reduce((n, p) => n + p.chainsWritten.length, 0),
+      chainsDeleted: all.reduce((n, p) => n + p.chainsDeleted.length, 0),
+      hooksRewritten: all.reduce((n, p) => n + p.hooksRewritten.length, 0),
+      rules,
+    };
+  }
+
+  /** Removes every trace of us: our chains and our hook rules (used on uninstall and by tests). */
+  async removeAll(): Promise<void> {
+    const empty: IptablesState = { chains: { raw: [], mangle: [], nat: [], filter: [] }, hooks: [] };
+    await this.apply(empty);
+  }
+}
