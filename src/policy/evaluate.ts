@@ -5,7 +5,8 @@
  *   for each tier that has a policy applying to the endpoint:
  *     for each policy in order, each rule in order:
  *       Allow / Deny → verdict;  Log → note it and go on;  Pass → skip the rest of this tier
- *     tier ends without a verdict (and without Pass) → deny ("end of tier")
+ *     tier ends without a verdict (and without Pass) → deny ("end of tier"), unless the tier's
+ *       defaultAction is Pass
  *   no tier decided (none applied, or every one passed):
  *     for each profile of the endpoint, each rule: Allow / Deny → verdict; Log → go on;
  *       Pass → next profile
@@ -49,7 +50,8 @@ export type TraceStep =
       readonly policy: PolicyRef;
       readonly skipped: readonly SkippedRule[];
     }
-  | { readonly kind: 'end-of-tier'; readonly tier: string }
+  /** The tier's policies applied but none decided: its default action (Deny unless the tier says Pass). */
+  | { readonly kind: 'end-of-tier'; readonly tier: string; readonly action: 'Deny' | 'Pass' }
   | { readonly kind: 'no-policy'; readonly profiles: readonly string[] }
   | { readonly kind: 'all-tiers-passed'; readonly profiles: readonly string[] }
   | {
@@ -80,16 +82,18 @@ export interface DirectionResult {
 }
 
 interface RuleListOutcome {
+  /** Log rules that matched on the way, each with the rules skipped just before it. */
+  readonly logged: Array<{ ruleIndex: number; rule: Rule; skipped: SkippedRule[] }>;
+  /** The first rule that decides (Allow, Deny or Pass), if any. */
   readonly matched?: { ruleIndex: number; rule: Rule; action: RuleAction };
+  /** Rules skipped after the last Log rule (before `matched`, or to the end of the list). */
   readonly skipped: SkippedRule[];
-  /** Log rules that matched on the way; they do not decide. */
-  readonly logged: Array<{ ruleIndex: number; rule: Rule }>;
 }
 
-/** Walks a rule list to the first rule that decides (Allow, Deny or Pass), noting Log rules. */
+/** Walks a rule list to the first rule that decides, keeping skipped and Log rules in order. */
 function walkRules(rules: readonly Rule[], flow: Flow, scope: RuleScope): RuleListOutcome {
-  const skipped: SkippedRule[] = [];
-  const logged: Array<{ ruleIndex: number; rule: Rule }> = [];
+  let skipped: SkippedRule[] = [];
+  const logged: RuleListOutcome['logged'] = [];
   for (const [ruleIndex, rule] of rules.entries()) {
     const reason = ruleMismatch(rule, flow, scope);
     if (reason !== undefined) {
@@ -97,12 +101,13 @@ function walkRules(rules: readonly Rule[], flow: Flow, scope: RuleScope): RuleLi
       continue;
     }
     if (rule.action === 'Log') {
-      logged.push({ ruleIndex, rule });
+      logged.push({ ruleIndex, rule, skipped });
+      skipped = [];
       continue;
     }
-    return { matched: { ruleIndex, rule, action: rule.action }, skipped, logged };
+    return { logged, matched: { ruleIndex, rule, action: rule.action }, skipped };
   }
-  return { skipped, logged };
+  return { logged, skipped };
 }
 
 /** Evaluates `flow` against the resolved policies of one endpoint in one direction. */
@@ -129,7 +134,7 @@ export function evaluatePacket(
       const ref: PolicyRef = { kind: policy.kind, name: policy.key };
       const outcome = walkRules(policy.rules, flow, { policyNamespace: policy.namespace, env });
       for (const log of outcome.logged) {
-        steps.push({ kind: 'policy-rule', tier: tier.name, policy: ref, ...log, action: 'Log', skipped: [] });
+        steps.push({ kind: 'policy-rule', tier: tier.name, policy: ref, ...log, action: 'Log' });
       }
       if (outcome.matched === undefined) {
         steps.push({ kind: 'policy-no-match', tier: tier.name, policy: ref, skipped: outcome.skipped });
@@ -148,7 +153,11 @@ export function evaluatePacket(
       }
       return finish(step, true);
     }
-    return finish({ kind: 'end-of-tier', tier: tier.name }, true);
+    if (tier.defaultAction === 'Pass') {
+      steps.push({ kind: 'end-of-tier', tier: tier.name, action: 'Pass' });
+      continue;
+    }
+    return finish({ kind: 'end-of-tier', tier: tier.name, action: 'Deny' }, true);
   }
 
   steps.push(
@@ -163,9 +172,10 @@ export function evaluatePacket(
     }
     const outcome = walkRules(profile.rules, flow, { policyNamespace: undefined, env });
     for (const log of outcome.logged) {
-      steps.push({ kind: 'profile-rule', profile: profile.name, ...log, action: 'Log', skipped: [] });
+      steps.push({ kind: 'profile-rule', profile: profile.name, ...log, action: 'Log' });
     }
     if (outcome.matched === undefined || outcome.matched.action === 'Pass') {
+      // Felix renders a profile's Pass as "return from this profile": the next profile is tried.
       steps.push({ kind: 'profile-no-match', profile: profile.name, skipped: outcome.skipped });
       continue;
     }

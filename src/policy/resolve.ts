@@ -33,6 +33,8 @@ export interface NamespaceInfo {
 export interface TierInfo {
   readonly name: string;
   readonly order?: number;
+  /** What happens at the end of the tier when its policies applied but none decided (default Deny). */
+  readonly defaultAction?: 'Deny' | 'Pass';
 }
 
 /** What selection needs besides policies and profiles: namespace labels and tier orders. */
@@ -55,6 +57,7 @@ export interface ApplyingPolicy {
 export interface ResolvedTier {
   readonly name: string;
   readonly order: number | undefined;
+  readonly defaultAction: 'Deny' | 'Pass';
   readonly policies: readonly ApplyingPolicy[];
 }
 
@@ -192,6 +195,9 @@ export function resolveEndpointPolicies(
   const type: PolicyType = direction === 'ingress' ? 'Ingress' : 'Egress';
   const byTier = new Map<string, ApplyingPolicy[]>();
   for (const policy of policies) {
+    // Untracked and pre-DNAT policies act on host endpoints in the raw and mangle tables, before
+    // (and apart from) the filter-table evaluation modelled here.
+    if (policy.kind === 'GlobalNetworkPolicy' && (policy.spec.doNotTrack || policy.spec.preDNAT)) continue;
     if (!policyTypes(policy).includes(type)) continue;
     if (!policySelectsEndpoint(policy, endpoint, env)) continue;
     const tier = policy.spec.tier ?? DEFAULT_TIER;
@@ -212,6 +218,7 @@ export function resolveEndpointPolicies(
     .map(([name, list]) => ({
       name,
       order: tierOrder(env, name),
+      defaultAction: env.tiers?.find((t) => t.name === name)?.defaultAction ?? 'Deny',
       policies: list.sort((a, b) => compareOrder(a.order, b.order) || compareNames(a.key, b.key)),
     }))
     .sort((a, b) => compareOrder(a.order, b.order) || compareNames(a.name, b.name));

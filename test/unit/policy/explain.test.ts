@@ -122,6 +122,29 @@ describe('explain paths', () => {
     for (const line of expected)
       assert.ok(lines.includes(line), `missing ${JSON.stringify(line)} in\n${lines.join('\n')}`);
   });
+  test('skipped and Log rules are printed in rule order', () => {
+    const policies = [
+      gnp('mixed', {
+        selector: "app == 'b'",
+        ingress: [
+          { action: 'Deny', protocol: 'UDP' },
+          { action: 'Log' },
+          { action: 'Deny', protocol: 'SCTP' },
+          { action: 'Allow' },
+        ],
+      }),
+    ];
+    const lines = formatExplanation(
+      explainTraffic(world(policies), { from: 'a', to: 'b', protocol: 'tcp', port: 80 }),
+    );
+    const ruleLines = lines.filter((l) => l.includes('GlobalNetworkPolicy mixed') && !l.includes('=>'));
+    assert.deepEqual(ruleLines, [
+      '  tier default: GlobalNetworkPolicy mixed: rule 0 does not match: protocol UDP (packet is tcp)',
+      '  tier default: GlobalNetworkPolicy mixed ingress rule 1 matches: Log (logged, evaluation continues)',
+      '  tier default: GlobalNetworkPolicy mixed: rule 2 does not match: protocol SCTP (packet is tcp)',
+      '  tier default: GlobalNetworkPolicy mixed ingress rule 3 matches: Allow',
+    ]);
+  });
   test('Pass out of the last tier is reported before the profiles', () => {
     const policies = [gnp('pass', { selector: "app == 'b'", ingress: [{ action: 'Pass' }] })];
     const lines = formatExplanation(

@@ -537,6 +537,50 @@ const SCENARIOS: Scenario[] = [
     verdict: 'allow',
     decided: 'ingress: GlobalNetworkPolicy allow-db rule 0 (Allow)',
   },
+  {
+    name: 'a tier whose defaultAction is Pass hands an undecided packet to the next tier',
+    add: {
+      tiers: [{ name: 'security', order: 100, defaultAction: 'Pass' }],
+      globalNetworkPolicies: [
+        gnp('security.web-only', { tier: 'security', selector: dbSel, ingress: [allowFromWeb] }),
+        gnp('deny-db', { selector: dbSel, ingress: [{ action: 'Deny' }] }),
+      ],
+    },
+    from: 'client',
+    to: 'db',
+    protocol: 'tcp',
+    port: 3306,
+    verdict: 'deny',
+    decided: 'ingress: GlobalNetworkPolicy deny-db rule 0 (Deny)',
+  },
+  {
+    name: 'doNotTrack and preDNAT policies are not part of the filter evaluation',
+    add: {
+      globalNetworkPolicies: [
+        gnp('untracked', {
+          order: 1,
+          selector: dbSel,
+          doNotTrack: true,
+          applyOnForward: true,
+          ingress: [{ action: 'Deny' }],
+        }),
+        gnp('prednat', {
+          order: 2,
+          selector: dbSel,
+          preDNAT: true,
+          applyOnForward: true,
+          ingress: [{ action: 'Deny' }],
+        }),
+        gnp('allow-db', { order: 3, selector: dbSel, ingress: [{ action: 'Allow' }] }),
+      ],
+    },
+    from: 'web',
+    to: 'db',
+    protocol: 'tcp',
+    port: 3306,
+    verdict: 'allow',
+    decided: 'ingress: GlobalNetworkPolicy allow-db rule 0 (Allow)',
+  },
   // ---- Log ------------------------------------------------------------------------------------
   {
     name: 'a policy Log rule is noted and evaluation continues',
