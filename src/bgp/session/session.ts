@@ -1,0 +1,514 @@
+/**
+ * One BGP peering over real TCP: the thin I/O edge around the pure FSM. It turns socket bytes into
+ * FSM events (through the framer and decoder), performs the FSM's actions (connect, write, close,
+ * timers on the injected clock), and reports what happened as typed events.
+ *
+ * RFC 4271 runs one FSM per TCP connection. A peering can briefly have two — the one we opened
+ * ("outgoing") and the one the peer opened ("incoming", handed over by BgpListener) — and section
+ * 6.8 collision detection decides which survives when the second OPEN arrives. The session's state
+ * is that of its most advanced connection. After an error the outgoing side restarts by itself
+ * after `idleHoldSec`; ManualStop (stop()) ends that.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { AddressFamily, PathAttributes, Prefix } from '../types.js';
+import {
+  Afi,
+  BgpProtocolError,
+  CeaseSubcode,
+  decodeMessage,
+  describeNotification,
+  encodeEndOfRib,
+  encodeMessage,
+  encodeUpdates,
+  encodeWithdrawals,
+  ErrorCode,
+  MessageFramer,
+  Safi,
+  type BgpMessage,
+  type CodecContext,
+  type OpenMessage,
+  type RouteRefreshMessage,
+  type UpdateMessage,
+} from '../wire/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { BGP_PORT, DEFAULT_IDLE_HOLD_SEC, validatePeerConfig, type PeerConfig } from './config.js';
+import {
+  BgpFsm,
+  type FsmAction,
+  type FsmEvent,
+  type FsmState,
+  type SessionDown,
+  type TimerName,
+} from './fsm.js';
+import { collisionWinner, type NegotiatedSession } from './negotiation.js';
+
+export type ConnectionDirection = 'outgoing' | 'incoming';
+
+/** Opens the TCP connection to the peer; replaced in tests that need a fake transport. */
+export type Connector = (options: net.TcpNetConnectOpts) => net.Socket;
+
+export interface BgpSessionOptions {
+  readonly clock?: Clock;
+  readonly connect?: Connector;
+}
+
+export interface NotificationEvent {
+  readonly direction: 'sent' | 'received';
+  readonly code: number;
+  readonly subcode: number;
+  readonly data: Buffer;
+  /** "Cease / AdministrativeShutdown" */
+  readonly text: string;
+}
+
+export interface BgpSessionEvents {
+  state: { readonly from: FsmState; readonly to: FsmState; readonly reason: string };
+  established: NegotiatedSession;
+  update: UpdateMessage;
+  routeRefresh: RouteRefreshMessage;
+  down: SessionDown;
+  notification: NotificationEvent;
+  /** A message from the peer we could not accept (the NOTIFICATION we answered with is in `error`). */
+  protocolError: { readonly direction: ConnectionDirection; readonly error: BgpProtocolError };
+}
+
+interface Connection {
+  readonly direction: ConnectionDirection;
+  readonly fsm: BgpFsm;
+  socket: net.Socket | undefined;
+  framer: MessageFramer;
+  readonly timers: Map<TimerName, () => void>;
+}
+
+/** Before the OPENs are exchanged only OPEN, NOTIFICATION and KEEPALIVE are legal; AS size is moot. */
+const PRE_OPEN_CONTEXT: CodecContext = { fourOctetAs: false };
+const CLOSE_GRACE_MS = 1000;
+
+const STATE_RANK: Readonly<Record<FsmState, number>> = {
+  Idle: 0,
+  Connect: 1,
+  Active: 1,
+  OpenSent: 2,
+  OpenConfirm: 3,
+  Established: 4,
+};
+
+const TIMER_EVENTS: Readonly<Record<TimerName, FsmEvent>> = {
+  ConnectRetry: { type: 'ConnectRetryTimer_Expires' },
+  Hold: { type: 'HoldTimer_Expires' },
+  Keepalive: { type: 'KeepaliveTimer_Expires' },
+};
+
+export class BgpSession {
+  readonly config: PeerConfig;
+  private readonly clock: Clock;
+  private readonly connector: Connector;
+  private readonly emitter = new EventEmitter();
+  private outgoing: Connection | undefined;
+  private incoming: Connection | undefined;
+  private stopped = true;
+  private cancelRestart: (() => void) | undefined;
+  private lastState: FsmState = 'Idle';
+  private stateSince: number;
+  private readonly closing = new Set<net.Socket>();
+  private closeWaiters: (() => void)[] = [];
+
+  constructor(config: PeerConfig, options: BgpSessionOptions = {}) {
+    validatePeerConfig(config);
+    this.config = config;
+    this.clock = options.clock ?? systemClock;
+    this.connector = options.connect ?? ((o) => net.connect(o));
+    this.stateSince = this.clock.now();
+  }
+
+  on<K extends keyof BgpSessionEvents>(event: K, listener: (e: BgpSessionEvents[K]) => void): this {
+    this.emitter.on(event, listener);
+    return this;
+  }
+
+  off<K extends keyof BgpSessionEvents>(event: K, listener: (e: BgpSessionEvents[K]) => void): this {
+    this.emitter.off(event, listener);
+    return this;
+  }
+
+  private emit<K extends keyof BgpSessionEvents>(event: K, value: BgpSessionEvents[K]): void {
+    this.emitter.emit(event, value);
+  }
+
+  get peerAddress(): string {
+    return this.config.peerAddress;
+  }
+
+  /** The state of the most advanced connection (what `node status` shows). */
+  get state(): FsmState {
+    return this.lastState;
+  }
+
+  /** Clock time of the last state change. */
+  get since(): number {
+    return this.stateSince;
+  }
+
+  get negotiated(): NegotiatedSession | undefined {
+    return this.establishedConnection()?.fsm.negotiated;
+  }
+
+  /** ManualStart: connect out (unless passive) and accept the peer's connection. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    if (this.config.passive !== true) {
+      this.outgoing = this.newConnection('outgoing');
+      this.run(this.outgoing, { type: 'ManualStart' });
+    }
+  }
+
+  /**
+   * ManualStop: a Cease NOTIFICATION (Administrative Shutdown unless told otherwise, e.g. Peer
+   * De-configured) on every connection, then close. Resolves when the sockets are closed.
+   */
+  stop(subcode: CeaseSubcode = CeaseSubcode.AdministrativeShutdown): Promise<void> {
+    this.stopped = true;
+    this.cancelRestart?.();
+    this.cancelRestart = undefined;
+    for (const conn of [this.outgoing, this.incoming]) {
+      if (conn !== undefined) this.run(conn, { type: 'ManualStop', subcode });
+    }
+    if (this.closing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  /** Announces `prefixes` (one family) with `attrs`, split into as many UPDATEs as needed. */
+  announce(attrs: PathAttributes, prefixes: readonly Prefix[]): number {
+    const { conn, negotiated } = this.requireEstablished('announce routes');
+    const messages = encodeUpdates(attrs, prefixes, negotiated.codec);
+    this.run(conn, { type: 'SendUpdates', messages });
+    return messages.length;
+  }
+
+  withdraw(prefixes: readonly Prefix[]): number {
+    const { conn, negotiated } = this.requireEstablished('withdraw routes');
+    const messages = encodeWithdrawals(prefixes, negotiated.codec);
+    this.run(conn, { type: 'SendUpdates', messages });
+    return messages.length;
+  }
+
+  /** RFC 4724 2: tells the peer our initial table for `family` is complete. */
+  sendEndOfRib(family: AddressFamily): void {
+    const { conn, negotiated } = this.requireEstablished('send End-of-RIB');
+    this.run(conn, { type: 'SendUpdates', messages: [encodeEndOfRib(family, negotiated.codec)] });
+  }
+
+  /** Already-encoded UPDATEs (e.g. built once by an Adj-RIB-Out for many peers). */
+  sendEncoded(messages: readonly Buffer[]): void {
+    const { conn } = this.requireEstablished('send UPDATEs');
+    this.run(conn, { type: 'SendUpdates', messages });
+  }
+
+  /** RFC 2918: asks the peer to send its routes of `family` again. */
+  requestRouteRefresh(family: AddressFamily): void {
+    const { conn, negotiated } = this.requireEstablished('request a route refresh');
+    if (!negotiated.routeRefresh) {
+      throw new Error(`peer ${this.config.peerAddress} did not offer the route refresh capability`);
+    }
+    const message: BgpMessage = {
+      type: 'route-refresh',
+      afi: family === 'ipv4' ? Afi.IPv4 : Afi.IPv6,
+      safi: Safi.Unicast,
+      subtype: 0,
+    };
+    this.run(conn, { type: 'SendUpdates', messages: [encodeMessage(message, negotiated.codec)] });
+  }
+
+  /** Takes over a connection the peer opened (from BgpListener). */
+  acceptIncoming(socket: net.Socket): void {
+    const busy = this.incoming !== undefined && this.incoming.fsm.state !== 'Idle';
+    if (this.stopped || busy) {
+      socket.destroy();
+      return;
+    }
+    const conn = this.newConnection('incoming');
+    this.incoming = conn;
+    this.attach(conn, socket);
+    this.run(conn, { type: 'ManualStart' });
+    this.run(conn, { type: 'TcpConnectionConfirmed' });
+  }
+
+  private requireEstablished(what: string): { conn: Connection; negotiated: NegotiatedSession } {
+    const conn = this.establishedConnection();
+    if (conn === undefined || conn.fsm.negotiated === undefined) {
+      throw new Error(
+        `cannot ${what}: session with ${this.config.peerAddress} is ${this.state}, not Established`,
+      );
+    }
+    return { conn, negotiated: conn.fsm.negotiated };
+  }
+
+  private establishedConnection(): Connection | undefined {
+    for (const c of [this.outgoing, this.incoming]) if (c?.fsm.state === 'Established') return c;
+    return undefined;
+  }
+
+  private newConnection(direction: ConnectionDirection): Connection {
+    // The connection the peer opened is driven by a passive FSM: it never dials out itself.
+    const config = direction === 'incoming' ? { ...this.config, passive: true } : this.config;
+    return {
+      direction,
+      fsm: new BgpFsm(config),
+      socket: undefined,
+      framer: new MessageFramer(),
+      timers: new Map(),
+    };
+  }
+
+  private run(conn: Connection, event: FsmEvent): void {
+    if (conn !== this.outgoing && conn !== this.incoming) return; // a discarded connection
+    const actions = conn.fsm.handle(event);
+    for (const action of actions) this.perform(conn, action);
+    // A connection the peer opened cannot be re-dialled, so once its socket is gone it is finished.
+    const finished = conn.direction === 'incoming' && conn.socket === undefined;
+    if (conn.fsm.state === 'Idle' || finished) this.onIdle(conn);
+  }
+
+  private perform(conn: Connection, action: FsmAction): void {
+    switch (action.type) {
+      case 'connect':
+        this.connectOut(conn);
+        return;
+      case 'disconnect':
+        this.disconnect(conn);
+        return;
+      case 'send':
+        this.write(conn, encodeMessage(action.message, conn.fsm.negotiated?.codec ?? PRE_OPEN_CONTEXT));
+        if (action.message.type === 'notification') {
+          const m = action.message;
+          this.emit('notification', {
+            direction: 'sent',
+            code: m.code,
+            subcode: m.subcode,
+            data: m.data,
+            text: describeNotification(m.code, m.subcode),
+          });
+        }
+        return;
+      case 'sendEncoded':
+        for (const m of action.messages) this.write(conn, m);
+        return;
+      case 'startTimer': {
+        conn.timers.get(action.timer)?.();
+        const cancel = this.clock.schedule(action.ms, () => {
+          conn.timers.delete(action.timer);
+          this.run(conn, TIMER_EVENTS[action.timer]);
+        });
+        conn.timers.set(action.timer, cancel);
+        return;
+      }
+      case 'stopTimer':
+        conn.timers.get(action.timer)?.();
+        conn.timers.delete(action.timer);
+        return;
+      case 'stateChange':
+        this.refreshState(action.reason);
+        return;
+      case 'established':
+        this.onEstablished(conn);
+        this.emit('established', action.negotiated);
+        return;
+      case 'deliverUpdate':
+        this.emit('update', action.update);
+        return;
+      case 'deliverRouteRefresh':
+        this.emit('routeRefresh', action.message);
+        return;
+      case 'sessionDown':
+        this.emit('down', action.down);
+        return;
+      default: {
+        const unreachable: never = action;
+        throw new Error(`unhandled FSM action ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private refreshState(reason: string): void {
+    const states = [this.outgoing, this.incoming].map((c) => c?.fsm.state ?? 'Idle');
+    const best = states.reduce((a, b) => (STATE_RANK[b] > STATE_RANK[a] ? b : a), 'Idle' as FsmState);
+    if (best === this.lastState) return;
+    const from = this.lastState;
+    this.lastState = best;
+    this.stateSince = this.clock.now();
+    this.emit('state', { from, to: best, reason });
+  }
+
+  private connectOut(conn: Connection): void {
+    const options: net.TcpNetConnectOpts = {
+      host: this.config.peerAddress,
+      port: this.config.peerPort ?? BGP_PORT,
+    };
+    if (this.config.localAddress !== undefined) options.localAddress = this.config.localAddress;
+    if (this.config.localPort !== undefined) options.localPort = this.config.localPort;
+    const socket = this.connector(options);
+    this.attach(conn, socket);
+    socket.once('connect', () => {
+      if (conn.socket === socket) this.run(conn, { type: 'Tcp_CR_Acked' });
+    });
+  }
+
+  private attach(conn: Connection, socket: net.Socket): void {
+    conn.socket = socket;
+    conn.framer = new MessageFramer();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.socket === socket) this.onData(conn, chunk);
+    });
+    const fail = (): void => {
+      if (conn.socket === socket) this.run(conn, { type: 'TcpConnectionFails' });
+    };
+    socket.on('error', fail);
+    socket.on('close', fail);
+  }
+
+  /** Lets queued writes (a final NOTIFICATION) go out, then closes; destroys if the peer lingers. */
+  private disconnect(conn: Connection): void {
+    const socket = conn.socket;
+    conn.socket = undefined;
+    if (socket === undefined || socket.destroyed) return;
+    this.closing.add(socket);
+    const cancel = this.clock.schedule(CLOSE_GRACE_MS, () => socket.destroy());
+    socket.once('close', () => {
+      cancel();
+      this.closing.delete(socket);
+      if (this.closing.size === 0) {
+        const waiters = this.closeWaiters;
+        this.closeWaiters = [];
+        for (const w of waiters) w();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.end();
+  }
+
+  private write(conn: Connection, bytes: Buffer): void {
+    const socket = conn.socket;
+    if (socket !== undefined && !socket.destroyed) socket.write(bytes);
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = conn.framer.push(chunk);
+    } catch (e) {
+      if (!(e instanceof BgpProtocolError)) throw e;
+      this.emit('protocolError', { direction: conn.direction, error: e });
+      this.run(conn, { type: 'BGPHeaderErr', error: e.notification });
+      return;
+    }
+    for (const frame of frames) {
+      if (conn.socket === undefined) return; // the connection was dropped by an earlier message
+      let message: BgpMessage;
+      try {
+        message = decodeMessage(frame, conn.fsm.negotiated?.codec ?? PRE_OPEN_CONTEXT);
+      } catch (e) {
+        if (!(e instanceof BgpProtocolError)) throw e;
+        this.emit('protocolError', { direction: conn.direction, error: e });
+        const code = e.notification.code;
+        const type =
+          code === ErrorCode.MessageHeader
+            ? 'BGPHeaderErr'
+            : code === ErrorCode.OpenMessage
+              ? 'BGPOpenMsgErr'
+              : 'UpdateMsgErr';
+        this.run(conn, { type, error: e.notification });
+        continue;
+      }
+      this.onMessage(conn, message);
+    }
+  }
+
+  private onMessage(conn: Connection, message: BgpMessage): void {
+    switch (message.type) {
+      case 'open':
+        this.onOpen(conn, message);
+        return;
+      case 'keepalive':
+        this.run(conn, { type: 'KeepAliveMsg' });
+        return;
+      case 'update':
+        this.run(conn, { type: 'UpdateMsg', update: message });
+        return;
+      case 'notification':
+        this.emit('notification', {
+          direction: 'received',
+          code: message.code,
+          subcode: message.subcode,
+          data: message.data,
+          text: describeNotification(message.code, message.subcode),
+        });
+        this.run(conn, { type: 'NotifMsg', notification: message });
+        return;
+      case 'route-refresh':
+        this.run(conn, { type: 'RouteRefreshMsg', message });
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /** RFC 4271 6.8 collision detection, and RFC 4724 4.2 for a peer that restarted while Established. */
+  private onOpen(conn: Connection, open: OpenMessage): void {
+    const other = conn === this.outgoing ? this.incoming : this.outgoing;
+    const otherState = other?.fsm.state;
+    if (other !== undefined && otherState === 'Established') {
+      if (open.capabilities.some((c) => c.kind === 'graceful-restart')) {
+        // The peer restarted: the old session is treated as a lost transport, stale routes kept.
+        this.run(other, { type: 'TcpConnectionFails' });
+      } else {
+        this.run(conn, { type: 'OpenCollisionDump' });
+        return;
+      }
+    } else if (other !== undefined && otherState === 'OpenConfirm') {
+      const keep = collisionWinner(this.config.routerId, open.bgpId);
+      const loser = keep === 'locally-initiated' ? this.incoming : this.outgoing;
+      if (loser === conn) {
+        this.run(conn, { type: 'OpenCollisionDump' });
+        return;
+      }
+      this.run(other, { type: 'OpenCollisionDump' });
+    }
+    this.run(conn, { type: 'BGPOpen', open });
+  }
+
+  private onEstablished(conn: Connection): void {
+    const other = conn === this.outgoing ? this.incoming : this.outgoing;
+    if (other === undefined) return;
+    const s = other.fsm.state;
+    if (s === 'Connect' || s === 'Active') this.run(other, { type: 'ManualStop' });
+    else if (s === 'OpenSent' || s === 'OpenConfirm') this.run(other, { type: 'OpenCollisionDump' });
+  }
+
+  private onIdle(conn: Connection): void {
+    for (const cancel of conn.timers.values()) cancel();
+    conn.timers.clear();
+    if (conn === this.incoming) this.incoming = undefined;
+    this.refreshState('connection closed');
+    this.scheduleRestart();
+  }
+
+  /** After an error, dial out again once `idleHoldSec` has passed, unless another connection is up. */
+  private scheduleRestart(): void {
+    const out = this.outgoing;
+    if (this.stopped || out === undefined || out.fsm.state !== 'Idle' || this.cancelRestart !== undefined)
+      return;
+    if (this.incoming !== undefined) return;
+    const ms = Math.round((this.config.idleHoldSec ?? DEFAULT_IDLE_HOLD_SEC) * 1000);
+    this.cancelRestart = this.clock.schedule(ms, () => {
+      this.cancelRestart = undefined;
+      if (!this.stopped && out.fsm.state === 'Idle' && this.incoming === undefined) {
+        this.run(out, { type: 'AutomaticStart' });
+      }
+    });
+  }
+}
