@@ -5,3 +5,5 @@ export { openDatastore, type OpenDatastoreOptions } from './open.js';
 export * from './resources.js';
 export { MemoryDatastore, type MemoryDatastoreOptions } from './memory.js';
 export { SqliteDatastore, SQLITE_DEFAULTS, type SqliteDatastoreOptions } from './sqlite.js';
+export { EtcdDatastore, ETCD_DEFAULTS, type EtcdDatastoreOptions } from './etcd.js';
+export { EtcdUnavailableError, type EtcdProblem } from './etcd-errors.js';

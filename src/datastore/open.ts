@@ -3,6 +3,8 @@
  * config.ts) unless given a complete one, and returns a ready `Datastore`.
  */
 import { type DatastoreConfig, type ResolveOptions, ConfigError, resolveDatastoreConfig } from './config.js';
+import { parseEtcdTimeout } from './etcd-connection.js';
+import { EtcdDatastore } from './etcd.js';
 import { MemoryDatastore } from './memory.js';
 import { SqliteDatastore } from './sqlite.js';
 import type { Datastore } from './types.js';
@@ -22,10 +24,19 @@ export async function openDatastore(config: OpenDatastoreOptions = {}): Promise<
       if (!cfg.sqlitePath)
         throw new ConfigError(`${cfg.source}: sqlite datastore needs a path (SQLITE_PATH)`);
       return SqliteDatastore.open(cfg.sqlitePath);
-    case 'etcdv3':
-      throw new ConfigError(
-        `${cfg.source}: the etcdv3 datastore is not available in this build yet; use DATASTORE_TYPE=sqlite`,
-      );
+    case 'etcdv3': {
+      // ETCD_TIMEOUT bounds every etcd call; it is not part of calicoctl.cfg, so it comes from the environment.
+      const env = isConfig(config) ? process.env : (config.env ?? process.env);
+      return EtcdDatastore.open({
+        endpoints: cfg.etcdEndpoints ?? [],
+        username: cfg.etcdUsername,
+        password: cfg.etcdPassword,
+        caFile: cfg.etcdCACertFile,
+        certFile: cfg.etcdCertFile,
+        keyFile: cfg.etcdKeyFile,
+        timeoutMs: env.ETCD_TIMEOUT ? parseEtcdTimeout(env.ETCD_TIMEOUT) : undefined,
+      });
+    }
     default: {
       const never: never = cfg.datastoreType;
       throw new ConfigError(`unknown datastore type ${String(never)}`);

@@ -1,0 +1,197 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import etcd3 from 'etcd3';
+import type { IOptions, KVClient, WatchClient } from 'etcd3';
+import { ConfigError } from './config.js';
+import {
+  classifyEtcdFailure,
+  etcdFailure,
+  isInformative,
+  isPermanent,
+  type FailureContext,
+} from './etcd-errors.js';
+
+/**
+ * One etcd client and the rule for calling it: every call finishes within `timeoutMs`, whatever
+ * the server does.
+ *
+ * Why not the etcd3 client's own fault handling: its default policies retry three times behind a
+ * per-host circuit breaker, with no overall deadline (its `dialTimeout` option is not used), so a
+ * wrong CA or a dead server surfaces as a "breaker is open" error or after a long wait. We switch
+ * those policies off and apply one policy of our own: a gRPC deadline for the time that is left,
+ * retries with short backoff while etcd is unreachable or electing a leader, no retry at all for a
+ * problem only configuration can fix (TLS, password, permissions), and an error that names the
+ * endpoint and the problem when the time is up.
+ */
+export interface EtcdConnectionOptions {
+  /** Client URLs, `http://host:2379` or `https://host:2379`; several for a cluster. */
+  readonly endpoints: readonly string[];
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  /** PEM files: the CA that signed the server's certificate, and our client certificate and key. */
+  readonly caFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  /** Upper bound for one call, retries included. Default 5,000 ms. */
+  readonly timeoutMs?: number | undefined;
+}
+
+export const DEFAULT_ETCD_TIMEOUT_MS = 5_000;
+
+type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+/** A policy that calls straight through: the etcd3 client's retries and breakers, switched off. */
+const passThrough = {
+  execute: (fn: (context: { signal: AbortSignal; attempt: number }) => unknown) =>
+    Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
+} as unknown as Policy;
+
+export class EtcdConnection {
+  readonly client: InstanceType<typeof etcd3.Etcd3>;
+  readonly endpoints: readonly string[];
+  readonly timeoutMs: number;
+  private closed = false;
+
+  constructor(options: EtcdConnectionOptions) {
+    this.endpoints = options.endpoints.map(normaliseEndpoint);
+    if (this.endpoints.length === 0)
+      throw new ConfigError('etcdv3 datastore: no endpoints given (ETCD_ENDPOINTS)');
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_ETCD_TIMEOUT_MS;
+    if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0)
+      throw new ConfigError(`etcd timeout must be a positive number of milliseconds, got ${this.timeoutMs}`);
+    const clientOptions: IOptions = {
+      hosts: [...this.endpoints],
+      faultHandling: { host: () => passThrough, global: passThrough },
+      grpcOptions: {
+        // Reconnect soon after etcd comes back, and notice a silent peer instead of waiting forever.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1_000,
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        // Resource lists are paginated, but one large value must still fit.
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      },
+    };
+    const tls = readTlsFiles(options);
+    if (tls) clientOptions.credentials = tls;
+    if (options.username) {
+      clientOptions.auth = {
+        username: options.username,
+        password: options.password ?? '',
+        // The token exchange gets the same bound as every other call.
+        callOptions: () => ({ deadline: Date.now() + this.timeoutMs }),
+      };
+    }
+    this.client = new etcd3.Etcd3(clientOptions);
+  }
+
+  get kv(): KVClient {
+    return this.client.kv;
+  }
+
+  get watchClient(): WatchClient {
+    return this.client.watchClient;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Runs `call` (one unary etcd request) until it succeeds, fails for a reason retrying cannot fix,
+   * or the timeout is spent. `idempotent` calls are retried on any transient failure; others only
+   * when the failure shows the request never left (no connection), so a write is never applied twice.
+   */
+  async call<T>(
+    operation: string,
+    idempotent: boolean,
+    call: (options: { deadline: number }) => Promise<T>,
+  ): Promise<T> {
+    const context = this.context(operation);
+    if (this.closed) throw etcdFailure('closed', '', context);
+    const started = Date.now();
+    const deadline = started + this.timeoutMs;
+    let backoff = 25;
+    let best: string | undefined;
+    for (;;) {
+      try {
+        return await call({ deadline });
+      } catch (error) {
+        if (this.closed) throw etcdFailure('closed', '', context);
+        const message = error instanceof Error ? error.message : String(error);
+        if (best === undefined || isInformative(message)) best = message;
+        const problem = classifyEtcdFailure(message);
+        const neverSent = /No connection established|ECONNREFUSED|Failed to connect/i.test(message);
+        const retryable = !isPermanent(problem) && (idempotent || neverSent);
+        const left = deadline - Date.now();
+        if (!retryable || left <= 0) {
+          throw etcdFailure(classifyEtcdFailure(best), best, context, Date.now() - started);
+        }
+        await sleep(Math.min(backoff, left));
+        backoff = Math.min(backoff * 2, 500);
+      }
+    }
+  }
+
+  context(operation: string): FailureContext {
+    return { endpoints: this.endpoints, operation, timeoutMs: this.timeoutMs };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+  }
+}
+
+function normaliseEndpoint(raw: string): string {
+  const endpoint = raw.trim();
+  if (/^https?:\/\//.test(endpoint)) return endpoint.replace(/\/+$/, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint))
+    throw new ConfigError(`etcd endpoint "${endpoint}": use http:// or https://`);
+  return `http://${endpoint}`;
+}
+
+function readTlsFiles(options: EtcdConnectionOptions): IOptions['credentials'] | undefined {
+  const read = (what: string, variable: string, file: string | undefined): Buffer | undefined => {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new ConfigError(
+        `etcd ${what} file ${file} (${variable}) cannot be read: ${(error as Error).message}`,
+      );
+    }
+  };
+  const rootCertificate = read('CA certificate', 'ETCD_CA_CERT_FILE', options.caFile);
+  const certChain = read('client certificate', 'ETCD_CERT_FILE', options.certFile);
+  const privateKey = read('client key', 'ETCD_KEY_FILE', options.keyFile);
+  if ((certChain === undefined) !== (privateKey === undefined))
+    throw new ConfigError('etcd client TLS needs both ETCD_CERT_FILE and ETCD_KEY_FILE, or neither');
+  const secure = options.endpoints.some((e) => e.trim().startsWith('https://'));
+  if (!rootCertificate && !certChain) return undefined;
+  if (!secure)
+    throw new ConfigError(
+      'etcd TLS files are configured but ETCD_ENDPOINTS uses http://; use https:// endpoints',
+    );
+  // Without a CA file, trust the system's CAs: gRPC reads a null root list as "use the defaults".
+  const credentials: NonNullable<IOptions['credentials']> = {
+    rootCertificate: rootCertificate ?? (null as unknown as Buffer),
+  };
+  if (certChain && privateKey) {
+    credentials.certChain = certChain;
+    credentials.privateKey = privateKey;
+  }
+  return credentials;
+}
+
+/** Parses ETCD_TIMEOUT: "5s", "1500ms", "2m", or a bare number of seconds (as etcdctl's flags read). */
+export function parseEtcdTimeout(raw: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(raw);
+  if (!match) throw new ConfigError(`ETCD_TIMEOUT "${raw}" is not a duration; use e.g. 5s, 1500ms or 2m`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const ms = unit === 'ms' ? value : unit === 's' ? value * 1_000 : value * 60_000;
+  if (ms <= 0) throw new ConfigError(`ETCD_TIMEOUT "${raw}" must be more than zero`);
+  return ms;
+}

@@ -1,0 +1,378 @@
+/**
+ * Starts a real etcd for a test: the one way every test that needs etcd gets one.
+ *
+ * Each server lives in its own temporary directory (data, logs, TLS material), listens on loopback
+ * ports chosen free at start, and is removed when the test closes it, or when the process exits if
+ * the test forgot. TLS material (a CA, a server certificate for 127.0.0.1, a client certificate, and
+ * an unrelated CA for "wrong CA" tests) is made with openssl on the fly. Auth, when asked for, is
+ * switched on with etcdctl after start: a root user plus the users the test names, each with a
+ * role granting read or read-write on key prefixes. stop/start/kill exist for fault tests: the data
+ * directory and ports survive, so a restarted server has the same revisions and address.
+ *
+ * It fails loudly when etcd is not installed: etcd tests must not pass by doing nothing.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DatastoreConfig } from '../../src/datastore/config.js';
+
+export type EtcdAccess = 'read' | 'readwrite';
+
+export interface EtcdUserSpec {
+  readonly name: string;
+  readonly password: string;
+  /** Key prefixes and what the user may do under them; none means the user can do nothing. */
+  readonly grants: ReadonlyArray<{ readonly prefix: string; readonly access: EtcdAccess }>;
+}
+
+export interface StartEtcdOptions {
+  /** Serve clients over TLS and require a client certificate signed by the test CA. */
+  readonly tls?: boolean;
+  /** Enable auth with these users (plus `root`, password ROOT_PASSWORD). */
+  readonly users?: readonly EtcdUserSpec[];
+}
+
+export interface EtcdTlsFiles {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** A CA that signed nothing this server presents, for "wrong CA" tests. */
+  readonly otherCaFile: string;
+}
+
+export const ROOT_PASSWORD = 'root-secret';
+
+/** The users most tests want: `calico` may do anything under "/", `reader` may only read. */
+export const STANDARD_USERS: readonly EtcdUserSpec[] = [
+  { name: 'calico', password: 'calico-secret', grants: [{ prefix: '/', access: 'readwrite' }] },
+  { name: 'reader', password: 'reader-secret', grants: [{ prefix: '/', access: 'read' }] },
+];
+
+const READY_TIMEOUT_MS = 20_000;
+
+export function requireEtcdBinaries(): void {
+  for (const binary of ['etcd', 'etcdctl', 'openssl']) {
+    const found = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
+    if (found.status !== 0) {
+      throw new Error(
+        `${binary} is not installed; the etcd tests need it: apt-get install -y etcd-server etcd-client openssl (scripts/setup.sh does this)`,
+      );
+    }
+  }
+}
+
+/** A loopback TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const live = new Set<EtcdServer>();
+process.once('exit', () => {
+  for (const server of live) server.closeNow();
+});
+
+export class EtcdServer {
+  private process: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  readonly endpoint: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+
+  private constructor(
+    readonly dir: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+    readonly tls: EtcdTlsFiles | undefined,
+    readonly users: readonly EtcdUserSpec[] | undefined,
+  ) {
+    this.endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+    this.dataDir = join(dir, 'data');
+    this.logFile = join(dir, 'etcd.log');
+  }
+
+  static async start(options: StartEtcdOptions = {}): Promise<EtcdServer> {
+    requireEtcdBinaries();
+    const dir = mkdtempSync(join(tmpdir(), 'calico-etcd-'));
+    try {
+      const tls = options.tls ? makeTlsMaterial(join(dir, 'tls')) : undefined;
+      const [clientPort, peerPort] = [await freePort(), await freePort()];
+      const server = new EtcdServer(dir, clientPort, peerPort, tls, options.users);
+      live.add(server);
+      await server.startProcess();
+      if (options.users) server.enableAuth(options.users);
+      return server;
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** The configuration a client of ours uses to reach this server, as `user` (default: no auth). */
+  config(user?: { name: string; password: string }): DatastoreConfig {
+    const cfg: DatastoreConfig = {
+      datastoreType: 'etcdv3',
+      etcdEndpoints: [this.endpoint],
+      source: `test etcd ${this.endpoint}`,
+    };
+    if (this.tls) {
+      cfg.etcdCACertFile = this.tls.caFile;
+      cfg.etcdCertFile = this.tls.certFile;
+      cfg.etcdKeyFile = this.tls.keyFile;
+    }
+    if (user) {
+      cfg.etcdUsername = user.name;
+      cfg.etcdPassword = user.password;
+    }
+    return cfg;
+  }
+
+  /** The same as environment variables, for calicoctl. */
+  env(user?: { name: string; password: string }): Record<string, string> {
+    const cfg = this.config(user);
+    const env: Record<string, string> = {
+      DATASTORE_TYPE: 'etcdv3',
+      ETCD_ENDPOINTS: (cfg.etcdEndpoints ?? []).join(','),
+    };
+    if (cfg.etcdCACertFile) env.ETCD_CA_CERT_FILE = cfg.etcdCACertFile;
+    if (cfg.etcdCertFile) env.ETCD_CERT_FILE = cfg.etcdCertFile;
+    if (cfg.etcdKeyFile) env.ETCD_KEY_FILE = cfg.etcdKeyFile;
+    if (cfg.etcdUsername) env.ETCD_USERNAME = cfg.etcdUsername;
+    if (cfg.etcdPassword) env.ETCD_PASSWORD = cfg.etcdPassword;
+    return env;
+  }
+
+  /** Runs etcdctl against this server (as root when auth is on); throws with its output on failure. */
+  etcdctl(...args: string[]): string {
+    const connection = [`--endpoints=${this.endpoint}`, '--command-timeout=5s'];
+    if (this.tls) {
+      connection.push(
+        `--cacert=${this.tls.caFile}`,
+        `--cert=${this.tls.certFile}`,
+        `--key=${this.tls.keyFile}`,
+      );
+    }
+    if (this.users) connection.push(`--user=root:${ROOT_PASSWORD}`);
+    const result = spawnSync('etcdctl', [...connection, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ETCDCTL_API: '3' },
+      timeout: 15_000,
+    });
+    if (result.status !== 0) {
+      throw new Error(
+        `etcdctl ${args.join(' ')} failed (${result.status}): ${result.stderr}${result.stdout}`,
+      );
+    }
+    return result.stdout;
+  }
+
+  /** Asks etcd to stop (SIGTERM) and waits until it has. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  /** Kills etcd at once (SIGKILL), as a crash would. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** Starts etcd again on the same ports and data directory. */
+  async restart(): Promise<void> {
+    if (this.process) throw new Error('etcd is still running; stop() or kill() it first');
+    await this.startProcess();
+  }
+
+  get running(): boolean {
+    return this.process !== undefined;
+  }
+
+  /** Stops etcd and removes its directory. */
+  async close(): Promise<void> {
+    if (this.process) await this.kill();
+    this.closeNow();
+  }
+
+  /** Synchronous last-resort cleanup, for process exit. */
+  closeNow(): void {
+    this.process?.kill('SIGKILL');
+    this.process = undefined;
+    rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.process;
+    if (!child) return;
+    child.kill(signal);
+    await this.exited;
+  }
+
+  private async startProcess(): Promise<void> {
+    mkdirSync(this.dataDir, { recursive: true });
+    const peer = `http://127.0.0.1:${this.peerPort}`;
+    const args = [
+      '--name=test',
+      `--data-dir=${this.dataDir}`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=test=${peer}`,
+      '--logger=zap',
+      '--log-level=warn',
+    ];
+    if (this.tls) {
+      args.push(
+        `--cert-file=${join(this.dir, 'tls', 'server.crt')}`,
+        `--key-file=${join(this.dir, 'tls', 'server.key')}`,
+        `--trusted-ca-file=${this.tls.caFile}`,
+        '--client-cert-auth',
+      );
+    }
+    const log = openSync(this.logFile, 'a');
+    const child = spawn('etcd', args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.process = child;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        if (this.process === child) this.process = undefined;
+        resolve();
+      });
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (this.process !== child) throw new Error(`etcd exited during start-up:\n${this.logTail()}`);
+      try {
+        this.etcdctl('endpoint', 'health');
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          await this.kill();
+          throw new Error(
+            `etcd at ${this.endpoint} not healthy within ${READY_TIMEOUT_MS} ms: ${(error as Error).message}\n${this.logTail()}`,
+          );
+        }
+        await sleep(100);
+      }
+    }
+  }
+
+  private enableAuth(users: readonly EtcdUserSpec[]): void {
+    // Before auth is on, etcdctl's --user flag would be refused, so these run without it.
+    const saved = this.users;
+    (this as { users: readonly EtcdUserSpec[] | undefined }).users = undefined;
+    try {
+      this.etcdctl('user', 'add', `root:${ROOT_PASSWORD}`);
+      this.etcdctl('role', 'add', 'root');
+      this.etcdctl('user', 'grant-role', 'root', 'root');
+      for (const user of users) {
+        this.etcdctl('user', 'add', `${user.name}:${user.password}`);
+        this.etcdctl('role', 'add', `role-${user.name}`);
+        for (const grant of user.grants) {
+          this.etcdctl(
+            'role',
+            'grant-permission',
+            `role-${user.name}`,
+            grant.access,
+            '--prefix=true',
+            grant.prefix,
+          );
+        }
+        this.etcdctl('user', 'grant-role', user.name, `role-${user.name}`);
+      }
+      this.etcdctl('auth', 'enable');
+    } finally {
+      (this as { users: readonly EtcdUserSpec[] | undefined }).users = saved;
+    }
+  }
+
+  logTail(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').split('\n').slice(-20).join('\n');
+    } catch {
+      return '(no etcd log)';
+    }
+  }
+}
+
+/** A CA, a server certificate for 127.0.0.1/localhost, a client certificate, and an unrelated CA. */
+function makeTlsMaterial(dir: string): EtcdTlsFiles {
+  mkdirSync(dir, { recursive: true });
+  const openssl = (...args: string[]): void => {
+    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
+  };
+  const makeCa = (name: string): void => {
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+    );
+  };
+  const issue = (name: string, subject: string, extensions: string): void => {
+    writeFileSync(join(dir, `${name}.ext`), extensions);
+    openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      subject,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    );
+  };
+  makeCa('ca');
+  makeCa('other-ca');
+  issue(
+    'server',
+    '/CN=etcd-test-server',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  issue('client', '/CN=calico-test-client', 'extendedKeyUsage=clientAuth\n');
+  return {
+    caFile: join(dir, 'ca.crt'),
+    certFile: join(dir, 'client.crt'),
+    keyFile: join(dir, 'client.key'),
+    otherCaFile: join(dir, 'other-ca.crt'),
+  };
+}
