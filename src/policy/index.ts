@@ -2,6 +2,7 @@
 // evaluation with a trace, and the explain tool.
 export {
   resolveEndpointPolicies,
+  namespaceSelectorAdmits,
   policySelectsEndpoint,
   policyTypes,
   namespaceLabels,

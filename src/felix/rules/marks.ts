@@ -1,0 +1,33 @@
+/**
+ * The packet mark bits that carry a verdict between chains, as the seed walks through them:
+ * accept (a rule allowed the packet), pass (a policy said Pass, or the tier's policies were
+ * checked), endpoint (the packet came from a workload interface). They are the three lowest bits
+ * of the configured mask; the seed's 0x7000000 is the default.
+ */
+export interface Marks {
+  readonly accept: number;
+  readonly pass: number;
+  readonly endpoint: number;
+  readonly all: number;
+}
+
+export const DEFAULT_MARK_MASK = 0x7000000;
+
+export function allocateMarks(mask: number = DEFAULT_MARK_MASK): Marks {
+  const bits: number[] = [];
+  for (let bit = 0; bit < 32 && bits.length < 3; bit++) {
+    const value = 2 ** bit;
+    if (Math.floor(mask / value) % 2 === 1) bits.push(value);
+  }
+  if (bits.length < 3)
+    throw new Error(`iptablesMarkMask 0x${mask.toString(16)} has fewer than the 3 bits Felix needs`);
+  const [accept, pass, endpoint] = bits as [number, number, number];
+  return { accept, pass, endpoint, all: accept + pass + endpoint };
+}
+
+export const hex = (n: number): string => `0x${n.toString(16)}`;
+/** `--set-xmark value/mask` */
+export const setMark = (value: number, mask: number): string =>
+  `-j MARK --set-xmark ${hex(value)}/${hex(mask)}`;
+/** `-m mark --mark value/mask` */
+export const markIs = (value: number, mask: number): string => `-m mark --mark ${hex(value)}/${hex(mask)}`;

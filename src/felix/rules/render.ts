@@ -1,0 +1,496 @@
+/**
+ * Felix's rule renderer: this host's calculated state in, the desired iptables chains, ipsets,
+ * routes and interface settings out. Pure. The chain structure is the seed's, chain by chain:
+ *
+ *   filter FORWARD → cali-FORWARD → cali-from-wl-dispatch → cali-fw-<iface>   (workload egress)
+ *                                 → cali-to-wl-dispatch   → cali-tw-<iface>   (workload ingress)
+ *   filter INPUT   → cali-INPUT   → cali-wl-to-host (DHCP, DNS, then the workload's egress policy)
+ *                                 → cali-from-host-endpoint → cali-fh-<iface>
+ *   filter OUTPUT  → cali-OUTPUT  → cali-to-host-endpoint   → cali-th-<iface>
+ *   nat POSTROUTING → cali-POSTROUTING → cali-nat-outgoing (MASQUERADE from natOutgoing pools)
+ *
+ * An endpoint chain clears the accept mark, runs each tier's policies in order ("Start of policy",
+ * "Return if policy matches", "Drop if no policy matches"), then the profiles ("Return if profile
+ * matches", "Drop if no profile matches"). A policy chain (`cali-pi-`/`cali-po-`) is its rules in
+ * order: Allow sets the accept mark and returns, Deny drops, Pass sets the pass mark and returns,
+ * Log logs and goes on. Conntrack ESTABLISHED,RELATED is accepted first and INVALID dropped.
+ */
+import type { EntityRule, Port, Rule } from '../../api/types.js';
+import { parseIpOrCidr } from '../../net/ip.js';
+import { protocolNumber } from '../../policy/index.js';
+import type { FelixState, LocalEndpoint, DirectionPlan, ActivePolicy } from '../calc/graph.js';
+import {
+  ALL_POOLS_SET,
+  MASQ_POOLS_SET,
+  entitySelectorKeys,
+  netSetId,
+  netSetName,
+  selectorSetId,
+  selectorSetName,
+} from '../calc/sets.js';
+import type {
+  Chain,
+  ChainHook,
+  DesiredDataplane,
+  IpVersion,
+  IpsetSpec,
+  IptRule,
+  IptablesState,
+  RouteSpec,
+} from '../model.js';
+import { allocateMarks, markIs, setMark, type Marks } from './marks.js';
+import {
+  fromHostEndpointChain,
+  fromWorkloadChain,
+  policyChain,
+  profileChain,
+  toHostEndpointChain,
+  toWorkloadChain,
+} from './names.js';
+
+/** Host ports never blocked by host endpoint policy, so an operator cannot lock themselves out. */
+export const FAILSAFE_INBOUND = { tcp: [22, 179, 2379, 2380, 6443], udp: [68] };
+export const FAILSAFE_OUTBOUND = { tcp: [179, 2379, 2380, 6443], udp: [53, 67] };
+
+const MULTIPORT_MAX = 15;
+
+interface RenderContext {
+  readonly version: IpVersion;
+  readonly marks: Marks;
+  /** Net sets the rules need, filled while rendering. */
+  readonly netSets: Map<string, IpsetSpec>;
+}
+
+function familyOf(cidr: string): IpVersion | undefined {
+  return parseIpOrCidr(cidr)?.family;
+}
+
+function iptProtocol(p: string | number, version: IpVersion): string | undefined {
+  const n = protocolNumber(p);
+  if (n === undefined) return undefined;
+  if (n === 1) return version === 4 ? 'icmp' : undefined;
+  if (n === 58) return version === 6 ? 'ipv6-icmp' : undefined;
+  return ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 136: 'udplite' } as Record<number, string>)[n] ?? String(n);
+}
+
+/** Multiport lists of at most 15 ports (a range counts twice); named ports cannot be rendered here. */
+function portChunks(ports: readonly Port[]): string[][] {
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let weight = 0;
+  for (const p of ports) {
+    if (typeof p === 'string' && !/^\d+(:\d+)?$/.test(p)) continue;
+    const text = String(p);
+    const w = text.includes(':') ? 2 : 1;
+    if (weight + w > MULTIPORT_MAX) {
+      chunks.push(current);
+      current = [];
+      weight = 0;
+    }
+    current.push(text);
+    weight += w;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+/** The matches for one side of a rule; undefined when that side can never match in this IP version. */
+function entityMatches(
+  e: EntityRule | undefined,
+  dir: 'src' | 'dst',
+  policyNamespace: string | undefined,
+  ctx: RenderContext,
+): string[] | undefined {
+  if (!e) return [];
+  const out: string[] = [];
+  const flag = dir === 'src' ? '-s' : '-d';
+  const netsHere = (e.nets ?? []).filter((n) => familyOf(n) === ctx.version);
+  if ((e.nets ?? []).length > 0 && netsHere.length === 0) return undefined;
+  const netMatch = (nets: string[], negate: boolean) => {
+    if (nets.length === 1) return `${negate ? '! ' : ''}${flag} ${nets[0]}`;
+    const id = netSetId(nets);
+    const name = netSetName(id, ctx.version);
+    ctx.netSets.set(name, { name, type: 'hash:net', family: ctx.version, members: [...nets].sort() });
+    return `-m set ${negate ? '! ' : ''}--match-set ${name} ${dir}`;
+  };
+  if (netsHere.length) out.push(netMatch(netsHere, false));
+  const notNetsHere = (e.notNets ?? []).filter((n) => familyOf(n) === ctx.version);
+  if (notNetsHere.length) out.push(netMatch(notNetsHere, true));
+  const keys = entitySelectorKeys(e, policyNamespace);
+  if (keys.selector)
+    out.push(`-m set --match-set ${selectorSetName(selectorSetId(keys.selector), ctx.version)} ${dir}`);
+  if (keys.notSelector)
+    out.push(`-m set ! --match-set ${selectorSetName(selectorSetId(keys.notSelector), ctx.version)} ${dir}`);
+  return out;
+}
+
+/** One policy rule as iptables rules for this IP version (none if it cannot apply to it). */
+export function renderRule(rule: Rule, policyNamespace: string | undefined, ctx: RenderContext): IptRule[] {
+  if (rule.ipVersion !== undefined && rule.ipVersion !== ctx.version) return [];
+  const base: string[] = [];
+  if (rule.protocol !== undefined) {
+    const p = iptProtocol(rule.protocol, ctx.version);
+    if (p === undefined) return [];
+    base.push(`-p ${p}`);
+  }
+  if (rule.notProtocol !== undefined) {
+    const p = iptProtocol(rule.notProtocol, ctx.version);
+    if (p !== undefined) base.push(`! -p ${p}`);
+  }
+  const icmpMatch = (f: { type?: number; code?: number }, negate: boolean) => {
+    const value = f.code !== undefined ? `${f.type}/${f.code}` : `${f.type}`;
+    return ctx.version === 4
+      ? `-m icmp ${negate ? '! ' : ''}--icmp-type ${value}`
+      : `-m icmp6 ${negate ? '! ' : ''}--icmpv6-type ${value}`;
+  };
+  if (rule.icmp?.type !== undefined) base.push(icmpMatch(rule.icmp, false));
+  if (rule.notICMP?.type !== undefined) base.push(icmpMatch(rule.notICMP, true));
+  const src = entityMatches(rule.source, 'src', policyNamespace, ctx);
+  const dst = entityMatches(rule.destination, 'dst', policyNamespace, ctx);
+  if (!src || !dst) return [];
+  base.push(...src, ...dst);
+  for (const [side, e] of [
+    ['sports', rule.source],
+    ['dports', rule.destination],
+  ] as const) {
+    for (const chunk of portChunks(e?.notPorts ?? []))
+      base.push(`-m multiport ! --${side} ${chunk.join(',')}`);
+  }
+  // Positive port lists of more than 15 entries become several rules with the same action.
+  const portVariants = (
+    side: 'sports' | 'dports',
+    ports: readonly Port[] | undefined,
+  ): string[] | undefined => {
+    if (!ports || ports.length === 0) return [''];
+    const chunks = portChunks(ports);
+    return chunks.length ? chunks.map((c) => `-m multiport --${side} ${c.join(',')}`) : undefined;
+  };
+  const sp = portVariants('sports', rule.source?.ports);
+  const dp = portVariants('dports', rule.destination?.ports);
+  // Only named ports, which this dataplane cannot express: the rule matches nothing.
+  if (!sp || !dp) return [];
+  const matches = sp.flatMap((s) => dp.map((d) => [...base, s, d].filter(Boolean).join(' ')));
+  const { accept, pass } = ctx.marks;
+  switch (rule.action) {
+    case 'Allow':
+      return [
+        ...matches.map((match) => ({ match, action: setMark(accept, accept) })),
+        { match: markIs(accept, accept), action: '-j RETURN' },
+      ];
+    case 'Deny':
+      return matches.map((match) => ({ match, action: '-j DROP' }));
+    case 'Pass':
+      return [
+        ...matches.map((match) => ({ match, action: setMark(pass, pass) })),
+        { match: markIs(pass, pass), action: '-j RETURN' },
+      ];
+    case 'Log':
+      return matches.map((match) => ({
+        match,
+        action: '-j LOG --log-prefix "calico-packet: " --log-level 5',
+      }));
+    default: {
+      const never: never = rule.action;
+      throw new Error(`unknown rule action ${String(never)}`);
+    }
+  }
+}
+
+function rulesChain(name: string, rules: readonly Rule[], ns: string | undefined, ctx: RenderContext): Chain {
+  return { name, rules: rules.flatMap((r) => renderRule(r, ns, ctx)) };
+}
+
+/** The per-endpoint chain: tiers of policies, then profiles, with the seed's comments. */
+function endpointChain(name: string, plan: DirectionPlan, dir: 'ingress' | 'egress', marks: Marks): Chain {
+  const rules: IptRule[] = [{ match: '', action: setMark(0, marks.accept) }];
+  for (const tier of plan.tiers) {
+    rules.push({ match: '', action: setMark(0, marks.pass), comment: 'Start of policy' });
+    for (const p of tier.policies) {
+      rules.push({ match: markIs(0, marks.pass), action: `-j ${policyChain(dir, p)}` });
+      rules.push({
+        match: markIs(marks.accept, marks.accept),
+        action: '-j RETURN',
+        comment: 'Return if policy matches',
+      });
+    }
+    if (tier.defaultAction === 'Deny')
+      rules.push({ match: markIs(0, marks.pass), action: '-j DROP', comment: 'Drop if no policy matches' });
+  }
+  for (const prof of plan.profiles) {
+    rules.push({ match: '', action: `-j ${profileChain(dir, prof)}` });
+    rules.push({
+      match: markIs(marks.accept, marks.accept),
+      action: '-j RETURN',
+      comment: 'Return if profile matches',
+    });
+  }
+  rules.push({ match: '', action: '-j DROP', comment: 'Drop if no profile matches' });
+  return { name, rules };
+}
+
+/** A dispatch chain; with many interfaces, a one-level tree keyed on the character after `cali`. */
+function dispatchChains(
+  name: string,
+  flag: '-i' | '-o',
+  targets: readonly { iface: string; chain: string }[],
+  fallthrough: IptRule | undefined,
+): Chain[] {
+  const leaf = (chainName: string, list: readonly { iface: string; chain: string }[]): Chain => ({
+    name: chainName,
+    rules: [
+      ...list.map((t) => ({ match: `${flag} ${t.iface}`, action: `-g ${t.chain}` })),
+      ...(fallthrough ? [fallthrough] : []),
+    ],
+  });
+  if (targets.length <= 32) return [leaf(name, targets)];
+  const groups = new Map<string, { iface: string; chain: string }[]>();
+  for (const t of targets) {
+    const key = t.iface.startsWith('cali') ? t.iface.slice(4, 5) : t.iface.slice(0, 1);
+    const prefix = t.iface.startsWith('cali') ? `cali${key}` : key;
+    const list = groups.get(prefix) ?? [];
+    list.push(t);
+    groups.set(prefix, list);
+  }
+  const children: Chain[] = [];
+  const root: IptRule[] = [];
+  for (const [prefix, list] of [...groups].sort()) {
+    const child = `${name}-${prefix.replace(/^cali/, '')}`;
+    root.push({ match: `${flag} ${prefix}+`, action: `-g ${child}` });
+    children.push(leaf(child, list));
+  }
+  if (fallthrough) root.push(fallthrough);
+  return [{ name, rules: root }, ...children];
+}
+
+function failsafeRules(ports: { tcp: number[]; udp: number[] }, dir: 'dports'): IptRule[] {
+  return [
+    {
+      match: `-p tcp -m multiport --${dir} ${ports.tcp.join(',')}`,
+      action: '-j ACCEPT',
+      comment: 'Failsafe',
+    },
+    {
+      match: `-p udp -m multiport --${dir} ${ports.udp.join(',')}`,
+      action: '-j ACCEPT',
+      comment: 'Failsafe',
+    },
+  ];
+}
+
+function renderVersion(
+  state: FelixState,
+  version: IpVersion,
+  marks: Marks,
+  netSets: Map<string, IpsetSpec>,
+): IptablesState {
+  const ctx: RenderContext = { version, marks, netSets };
+  const filter: Chain[] = [];
+  const workloads = state.endpoints.filter((e) => e.kind === 'workload');
+  const hosts = state.endpoints.filter((e) => e.kind === 'host');
+  const established: IptRule[] = [
+    { match: '-m conntrack --ctstate INVALID', action: '-j DROP' },
+    { match: '-m conntrack --ctstate RELATED,ESTABLISHED', action: '-j ACCEPT' },
+  ];
+  const toHostAction = state.config.defaultEndpointToHostAction ?? 'Drop';
+
+  filter.push({
+    name: 'cali-FORWARD',
+    rules: [
+      ...established,
+      { match: '', action: setMark(0, marks.all) },
+      { match: '-i cali+', action: '-j cali-from-wl-dispatch' },
+      { match: '-o cali+', action: '-j cali-to-wl-dispatch' },
+      { match: '-i cali+', action: '-j ACCEPT' },
+      { match: '-o cali+', action: '-j ACCEPT' },
+    ],
+  });
+  filter.push({
+    name: 'cali-INPUT',
+    rules: [
+      ...established,
+      { match: '-i cali+', action: '-g cali-wl-to-host' },
+      { match: '', action: setMark(0, marks.all) },
+      { match: '', action: '-j cali-from-host-endpoint' },
+      {
+        match: markIs(marks.accept, marks.accept),
+        action: '-j ACCEPT',
+        comment: 'Host endpoint policy accepted packet',
+      },
+    ],
+  });
+  filter.push({
+    name: 'cali-OUTPUT',
+    rules: [
+      ...established,
+      { match: '-o cali+', action: '-j RETURN' },
+      { match: '', action: setMark(0, marks.all) },
+      { match: '', action: '-j cali-to-host-endpoint' },
+      {
+        match: markIs(marks.accept, marks.accept),
+        action: '-j ACCEPT',
+        comment: 'Host endpoint policy accepted packet',
+      },
+    ],
+  });
+  const toHost: IptRule[] =
+    version === 4
+      ? [
+          {
+            match: '-p udp -m multiport --sports 68 -m multiport --dports 67',
+            action: '-j ACCEPT',
+            comment: 'Allow DHCP',
+          },
+          { match: '-p udp -m multiport --dports 53', action: '-j ACCEPT', comment: 'Allow DNS' },
+        ]
+      : [
+          ...[130, 131, 132, 133, 135, 136].map((t) => ({
+            match: `-p ipv6-icmp -m icmp6 --icmpv6-type ${t}`,
+            action: '-j ACCEPT',
+          })),
+          {
+            match: '-p udp -m multiport --sports 546 -m multiport --dports 547',
+            action: '-j ACCEPT',
+            comment: 'Allow DHCPv6',
+          },
+          { match: '-p udp -m multiport --dports 53', action: '-j ACCEPT', comment: 'Allow DNS' },
+        ];
+  filter.push({
+    name: 'cali-wl-to-host',
+    rules: [
+      ...toHost,
+      { match: '', action: '-j cali-from-wl-dispatch' },
+      {
+        match: '',
+        action: toHostAction === 'Accept' ? '-j ACCEPT' : toHostAction === 'Return' ? '-j RETURN' : '-j DROP',
+        comment: 'Configured DefaultEndpointToHostAction',
+      },
+    ],
+  });
+  const unknown: IptRule = { match: '', action: '-j DROP', comment: 'Unknown interface' };
+  filter.push(
+    ...dispatchChains(
+      'cali-from-wl-dispatch',
+      '-i',
+      workloads.map((w) => ({ iface: w.iface, chain: fromWorkloadChain(w.iface) })),
+      unknown,
+    ),
+  );
+  filter.push(
+    ...dispatchChains(
+      'cali-to-wl-dispatch',
+      '-o',
+      workloads.map((w) => ({ iface: w.iface, chain: toWorkloadChain(w.iface) })),
+      unknown,
+    ),
+  );
+  const byIface = (list: readonly LocalEndpoint[]) =>
+    [...list].sort((a, b) => (a.iface === '*' ? 1 : b.iface === '*' ? -1 : a.iface.localeCompare(b.iface)));
+  const hepTargets = (fn: (i: string) => string) =>
+    byIface(hosts).map((h) => ({ iface: h.iface === '*' ? '+' : h.iface, chain: fn(h.iface) }));
+  filter.push(
+    ...dispatchChains('cali-from-host-endpoint', '-i', hepTargets(fromHostEndpointChain), undefined),
+  );
+  filter.push(...dispatchChains('cali-to-host-endpoint', '-o', hepTargets(toHostEndpointChain), undefined));
+  for (const w of workloads) {
+    filter.push(endpointChain(toWorkloadChain(w.iface), w.ingress, 'ingress', marks));
+    filter.push(endpointChain(fromWorkloadChain(w.iface), w.egress, 'egress', marks));
+  }
+  for (const h of hosts) {
+    const fh = endpointChain(fromHostEndpointChain(h.iface), h.ingress, 'ingress', marks);
+    const th = endpointChain(toHostEndpointChain(h.iface), h.egress, 'egress', marks);
+    filter.push({ name: fh.name, rules: [...failsafeRules(FAILSAFE_INBOUND, 'dports'), ...fh.rules] });
+    filter.push({ name: th.name, rules: [...failsafeRules(FAILSAFE_OUTBOUND, 'dports'), ...th.rules] });
+  }
+  const policyChains = (
+    dir: 'ingress' | 'egress',
+    map: ReadonlyMap<string, ActivePolicy>,
+    name: typeof policyChain,
+  ) => [...map.values()].map((p) => rulesChain(name(dir, p.key), p[dir], p.namespace, ctx));
+  filter.push(
+    ...policyChains('ingress', state.policies, policyChain),
+    ...policyChains('egress', state.policies, policyChain),
+    ...policyChains('ingress', state.profiles, profileChain),
+    ...policyChains('egress', state.profiles, profileChain),
+  );
+
+  const masqPools = state.pools.filter((p) => p.natOutgoing && familyOf(p.cidr) === version);
+  const nat: Chain[] = [
+    { name: 'cali-PREROUTING', rules: [{ match: '', action: '-j cali-fip-dnat' }] },
+    { name: 'cali-OUTPUT', rules: [{ match: '', action: '-j cali-fip-dnat' }] },
+    {
+      name: 'cali-POSTROUTING',
+      rules: [
+        { match: '', action: '-j cali-fip-snat' },
+        { match: '', action: '-j cali-nat-outgoing' },
+      ],
+    },
+    { name: 'cali-fip-dnat', rules: [] },
+    { name: 'cali-fip-snat', rules: [] },
+    {
+      name: 'cali-nat-outgoing',
+      rules: masqPools.length
+        ? [
+            {
+              match: `-m set --match-set ${MASQ_POOLS_SET[version]} src -m set ! --match-set ${ALL_POOLS_SET[version]} dst`,
+              action: '-j MASQUERADE',
+            },
+          ]
+        : [],
+    },
+  ];
+  const raw: Chain[] = [
+    {
+      name: 'cali-PREROUTING',
+      rules: [
+        { match: '', action: setMark(0, marks.all) },
+        { match: '-i cali+', action: setMark(marks.endpoint, marks.endpoint) },
+      ],
+    },
+  ];
+  const hooks: ChainHook[] = [
+    { table: 'raw', chain: 'PREROUTING', rules: [{ match: '', action: '-j cali-PREROUTING' }] },
+    { table: 'filter', chain: 'INPUT', rules: [{ match: '', action: '-j cali-INPUT' }] },
+    { table: 'filter', chain: 'FORWARD', rules: [{ match: '', action: '-j cali-FORWARD' }] },
+    { table: 'filter', chain: 'OUTPUT', rules: [{ match: '', action: '-j cali-OUTPUT' }] },
+    { table: 'nat', chain: 'PREROUTING', rules: [{ match: '', action: '-j cali-PREROUTING' }] },
+    { table: 'nat', chain: 'POSTROUTING', rules: [{ match: '', action: '-j cali-POSTROUTING' }] },
+    { table: 'nat', chain: 'OUTPUT', rules: [{ match: '', action: '-j cali-OUTPUT' }] },
+  ];
+  return { chains: { raw, mangle: [], nat, filter }, hooks };
+}
+
+/** The whole desired dataplane of this host. */
+export function renderDataplane(state: FelixState): DesiredDataplane {
+  const marks = allocateMarks(state.config.iptablesMarkMask);
+  const netSets = new Map<string, IpsetSpec>();
+  const iptables = { 4: renderVersion(state, 4, marks, netSets), 6: renderVersion(state, 6, marks, netSets) };
+  const ipsets: IpsetSpec[] = [];
+  for (const s of state.selectorSets)
+    for (const v of [4, 6] as const)
+      ipsets.push({ name: selectorSetName(s.id, v), type: 'hash:net', family: v, members: s.members[v] });
+  ipsets.push(...netSets.values());
+  for (const v of [4, 6] as const) {
+    const pools = state.pools.filter((p) => familyOf(p.cidr) === v);
+    if (!pools.some((p) => p.natOutgoing)) continue;
+    ipsets.push({ name: ALL_POOLS_SET[v], type: 'hash:net', family: v, members: pools.map((p) => p.cidr) });
+    ipsets.push({
+      name: MASQ_POOLS_SET[v],
+      type: 'hash:net',
+      family: v,
+      members: pools.filter((p) => p.natOutgoing).map((p) => p.cidr),
+    });
+  }
+  const routes: RouteSpec[] = [];
+  const interfaces: { name: string; family: IpVersion[] }[] = [];
+  for (const w of state.endpoints.filter((e) => e.kind === 'workload')) {
+    const families = new Set<IpVersion>();
+    for (const n of w.networks) {
+      routes.push({ type: 'workload', dst: n, dev: w.iface });
+      const f = familyOf(n);
+      if (f) families.add(f);
+    }
+    interfaces.push({ name: w.iface, family: [...families] });
+  }
+  for (const b of state.affineBlocks) routes.push({ type: 'blackhole', dst: b });
+  return { iptables, ipsets: ipsets.sort((a, b) => a.name.localeCompare(b.name)), routes, interfaces };
+}
