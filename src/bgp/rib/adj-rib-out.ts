@@ -1,15 +1,21 @@
 /**
- * Adj-RIB-Out: per peer, what we have told it. Keeping it (rather than recomputing from the
- * Loc-RIB on each change, as BIRD does without `export table`) lets an export change be diffed:
- * we send an UPDATE only when the attributes the peer would see actually change, and a withdraw
- * only for prefixes the peer really has from us. Values are interned attributes, so a full table
- * to a peer costs one map entry per prefix.
+ * Adj-RIB-Out: per peer, what we have told it, and the diff to send when the Loc-RIB changes.
+ *
+ * It is derived, not stored. Export is a pure function of (the best path, the peer's settings), so
+ * what the peer holds for a prefix is exactly that function applied to the best path published at
+ * the last flush; given the previous and the new best path we know whether to announce, re-announce
+ * with new attributes, withdraw, or stay silent. Storing the sent attributes instead would cost a
+ * map entry per prefix per peer: for a route reflector with hundreds of clients that is the whole
+ * memory budget many times over (BIRD, without `export table`, does the same). The price is that
+ * export policies must be pure: a policy that should behave differently is a new policy, passed
+ * with `Rib.updatePeer`, which compares the old policy's view with the new one's.
  *
  * Downward default (the seed's "Downward Default model"): towards a peer marked downstream we
  * send nothing but a default route per family, announced while at least one route of that family
  * would have been advertised to it under the normal rules and withdrawn when none would. So a ToR
  * tells its hosts "send everything to me" only while it has somewhere to send it, and still
- * advertises everything upward (upstream peers are ordinary peers).
+ * advertises everything upward (upstream peers are ordinary peers). Only a count per family is
+ * kept for that.
  */
 import type { AddressFamily, PathAttributes, Prefix } from '../types.js';
 import { Origin } from '../types.js';
@@ -48,34 +54,45 @@ export interface PeerAdvertisement {
   readonly endOfRib: readonly AddressFamily[];
 }
 
-/** Collects one peer's announcements and withdrawals for a batch, grouped by attributes. */
+/**
+ * Collects one peer's announcements and withdrawals for a batch. The last word on a prefix wins
+ * (a resync may first withdraw a prefix and then announce it again), and announcements come out
+ * grouped by attributes, ready to pack into UPDATEs.
+ */
 export class AdvertisementBatch {
-  private readonly groups = new Map<PathAttributes, PrefixKey[]>();
-  private readonly withdrawn: PrefixKey[] = [];
+  private readonly announced = new Map<PrefixKey, PathAttributes>();
+  private readonly withdrawn = new Set<PrefixKey>();
 
   announce(key: PrefixKey, attrs: PathAttributes): void {
-    const group = this.groups.get(attrs);
-    if (group) group.push(key);
-    else this.groups.set(attrs, [key]);
+    this.withdrawn.delete(key);
+    this.announced.set(key, attrs);
   }
 
   withdraw(key: PrefixKey): void {
-    this.withdrawn.push(key);
+    this.announced.delete(key);
+    this.withdrawn.add(key);
   }
 
   get isEmpty(): boolean {
-    return this.groups.size === 0 && this.withdrawn.length === 0;
+    return this.announced.size === 0 && this.withdrawn.size === 0;
   }
 
   toAdvertisement(peerId: PeerId, endOfRib: readonly AddressFamily[]): PeerAdvertisement {
-    const announce: AnnouncementGroup[] = [];
-    for (const [attrs, keys] of this.groups) {
-      const v4 = keys.filter((k) => typeof k === 'number');
-      const v6 = keys.filter((k) => typeof k === 'string');
-      if (v4.length > 0) announce.push({ family: 'ipv4', attrs, prefixes: v4.map(prefixFromKey) });
-      if (v6.length > 0) announce.push({ family: 'ipv6', attrs, prefixes: v6.map(prefixFromKey) });
+    const groups = new Map<PathAttributes, { v4: Prefix[]; v6: Prefix[] }>();
+    for (const [key, attrs] of this.announced) {
+      let group = groups.get(attrs);
+      if (group === undefined) {
+        group = { v4: [], v6: [] };
+        groups.set(attrs, group);
+      }
+      (typeof key === 'number' ? group.v4 : group.v6).push(prefixFromKey(key));
     }
-    return { peerId, announce, withdraw: this.withdrawn.map(prefixFromKey), endOfRib };
+    const announce: AnnouncementGroup[] = [];
+    for (const [attrs, { v4, v6 }] of groups) {
+      if (v4.length > 0) announce.push({ family: 'ipv4', attrs, prefixes: v4 });
+      if (v6.length > 0) announce.push({ family: 'ipv6', attrs, prefixes: v6 });
+    }
+    return { peerId, announce, withdraw: [...this.withdrawn].map(prefixFromKey), endOfRib };
   }
 }
 
@@ -105,11 +122,24 @@ const DOWNWARD_DEFAULT_PATH: Readonly<Record<AddressFamily, RibPath>> = {
 
 type ProtocolVerdict = PathAttributes | NotAdvertisedReason;
 
+/** The Loc-RIB state an export diff starts from: every prefix's best path now, and before the flush. */
+export interface ExportSource {
+  /** Every prefix with a best path now. */
+  bests(): Iterable<readonly [PrefixKey, Path]>;
+  bestOf(key: PrefixKey): Path | undefined;
+  /** Prefixes whose best path changed in this flush, with the best path before it (undefined: none). */
+  readonly changed: ReadonlyMap<PrefixKey, Path | undefined>;
+}
+
 export class AdjRibOut {
-  private sent = new Map<PrefixKey, PathAttributes>();
-  /** Downstream peers only: Loc-RIB prefixes that would be advertised under the normal rules. */
-  private eligible = new Set<PrefixKey>();
+  /** Prefixes the peer holds from us (default routes included), for stats. */
+  private advertisedCount = 0;
+  /** Downstream peers only: Loc-RIB prefixes per family that would be advertised under the normal rules. */
   private eligibleCount: Record<AddressFamily, number> = { ipv4: 0, ipv6: 0 };
+  private defaultSent: Record<AddressFamily, PathAttributes | undefined> = {
+    ipv4: undefined,
+    ipv6: undefined,
+  };
   /**
    * The protocol verdict depends only on (family, attributes, source), not on the prefix, so a
    * table where thousands of prefixes share attributes is rewritten and interned once per set.
@@ -125,7 +155,7 @@ export class AdjRibOut {
     private readonly interner: AttributeInterner,
   ) {}
 
-  /** The attributes the peer should have for this prefix, or why it should have none. */
+  /** The attributes the peer should have for this prefix under the normal rules, or why none. */
   desired(key: PrefixKey, best: Path): PathAttributes | NotAdvertisedReason {
     const family = familyOfKey(key);
     if (!this.peer.families.includes(family)) return 'family-not-negotiated';
@@ -140,78 +170,112 @@ export class AdjRibOut {
     return chosen === null ? 'export-policy' : this.interner.intern(chosen);
   }
 
-  /** Brings the peer's view of one prefix in line with the Loc-RIB best path (undefined: none). */
-  update(key: PrefixKey, best: Path | undefined, batch?: AdvertisementBatch): void {
+  /** What the peer holds for the prefix when `best` is the Loc-RIB's best path (downstream: nothing per prefix). */
+  advertisedFor(key: PrefixKey, best: Path | undefined): PathAttributes | undefined {
+    if (best === undefined || this.peer.downstream) return undefined;
+    const want = this.desired(key, best);
+    return typeof want === 'string' ? undefined : want;
+  }
+
+  /** One prefix's best path went from `previous` to `best` (either may be undefined). */
+  update(
+    key: PrefixKey,
+    previous: Path | undefined,
+    best: Path | undefined,
+    batch: AdvertisementBatch,
+  ): void {
     if (this.peer.downstream) {
-      this.updateDownstream(key, best, batch);
+      const family = familyOfKey(key);
+      const delta = (this.isEligible(key, best) ? 1 : 0) - (this.isEligible(key, previous) ? 1 : 0);
+      if (delta !== 0) {
+        this.eligibleCount[family] += delta;
+        this.syncDefault(family, batch);
+      }
       return;
     }
-    const want = best === undefined ? undefined : this.desired(key, best);
-    const attrs = typeof want === 'string' ? undefined : want;
-    const had = this.sent.get(key);
-    if (attrs === had) return;
-    if (attrs === undefined) {
-      this.sent.delete(key);
-      batch?.withdraw(key);
-    } else {
-      this.sent.set(key, attrs);
-      batch?.announce(key, attrs);
-    }
+    this.diff(key, this.advertisedFor(key, previous), this.advertisedFor(key, best), batch);
   }
 
   /**
-   * Recomputes everything from the Loc-RIB's best paths and sends only the difference from what the
-   * peer has: the initial table after Established, or after a policy or peer-config change.
+   * Sends the whole table (after Established: `before` undefined), or only what differs from what
+   * the peer got under the settings of `before` (after a policy or peer-config change).
    */
-  resync(bests: Iterable<readonly [PrefixKey, Path]>, batch: AdvertisementBatch): void {
-    const before = this.sent;
-    this.sent = new Map();
-    this.eligible = new Set();
+  resync(source: ExportSource, batch: AdvertisementBatch, before?: AdjRibOut): void {
+    this.advertisedCount = 0;
     this.eligibleCount = { ipv4: 0, ipv6: 0 };
-    for (const [key, best] of bests) this.update(key, best);
-    for (const [key, attrs] of this.sent) if (before.get(key) !== attrs) batch.announce(key, attrs);
-    for (const key of before.keys()) if (!this.sent.has(key)) batch.withdraw(key);
+    for (const [key, best] of source.bests()) {
+      const had = source.changed.has(key) ? source.changed.get(key) : best;
+      this.diff(key, before?.advertisedFor(key, had), this.advertisedFor(key, best), batch, true);
+      if (this.peer.downstream && this.isEligible(key, best)) this.eligibleCount[familyOfKey(key)]++;
+    }
+    for (const [key, had] of source.changed) {
+      if (source.bestOf(key) !== undefined) continue;
+      this.diff(key, before?.advertisedFor(key, had), undefined, batch, true);
+    }
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const hadDefault = before?.defaultSent[family];
+      this.defaultSent[family] = hadDefault;
+      if (hadDefault) this.advertisedCount++;
+      this.syncDefault(family, batch);
+      // Leaving downstream mode withdraws our default after the loop above announced a real
+      // default route the peer should now have; the batch keeps the last word, so say it again.
+      const key = DEFAULT_ROUTE_KEY[family];
+      const real = this.advertisedFor(key, source.bestOf(key));
+      if (hadDefault && real) batch.announce(key, real);
+    }
   }
 
-  /** Takes over what an earlier Adj-RIB-Out of the same session sent (peer reconfigured). */
-  inherit(previous: AdjRibOut): void {
-    this.sent = previous.sent;
-  }
-
-  advertised(): IterableIterator<[PrefixKey, PathAttributes]> {
-    return this.sent.entries();
+  advertised(source: ExportSource): Array<[PrefixKey, PathAttributes]> {
+    const out: Array<[PrefixKey, PathAttributes]> = [];
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const attrs = this.defaultSent[family];
+      if (attrs) out.push([DEFAULT_ROUTE_KEY[family], attrs]);
+    }
+    for (const [key, best] of source.bests()) {
+      const attrs = this.advertisedFor(key, best);
+      if (attrs) out.push([key, attrs]);
+    }
+    return out;
   }
 
   get size(): number {
-    return this.sent.size;
+    return this.advertisedCount;
   }
 
-  private updateDownstream(
+  private diff(
     key: PrefixKey,
-    best: Path | undefined,
-    batch: AdvertisementBatch | undefined,
+    had: PathAttributes | undefined,
+    want: PathAttributes | undefined,
+    batch: AdvertisementBatch,
+    counting = false,
   ): void {
-    const family = familyOfKey(key);
-    const eligibleNow = best !== undefined && typeof this.desired(key, best) !== 'string';
-    if (eligibleNow === this.eligible.has(key)) return;
-    if (eligibleNow) {
-      this.eligible.add(key);
-      if (++this.eligibleCount[family] === 1) this.setDefault(family, true, batch);
-    } else {
-      this.eligible.delete(key);
-      if (--this.eligibleCount[family] === 0) this.setDefault(family, false, batch);
+    if (counting) {
+      if (want !== undefined) this.advertisedCount++;
+    } else if (had === undefined && want !== undefined) {
+      this.advertisedCount++;
+    } else if (had !== undefined && want === undefined) {
+      this.advertisedCount--;
     }
+    if (had === want) return;
+    if (want === undefined) batch.withdraw(key);
+    else batch.announce(key, want);
   }
 
-  private setDefault(family: AddressFamily, present: boolean, batch?: AdvertisementBatch): void {
-    const key = DEFAULT_ROUTE_KEY[family];
-    const verdict = present ? this.protocolVerdict(DOWNWARD_DEFAULT_PATH[family], family) : undefined;
-    if (verdict === undefined || typeof verdict === 'string') {
-      if (this.sent.delete(key)) batch?.withdraw(key);
-      return;
+  private isEligible(key: PrefixKey, best: Path | undefined): boolean {
+    return best !== undefined && typeof this.desired(key, best) !== 'string';
+  }
+
+  /** Announces or withdraws the downward default of a family to match the eligible count. */
+  private syncDefault(family: AddressFamily, batch: AdvertisementBatch): void {
+    let want: PathAttributes | undefined;
+    if (this.peer.downstream && this.eligibleCount[family] > 0) {
+      const verdict = this.protocolVerdict(DOWNWARD_DEFAULT_PATH[family], family);
+      want = typeof verdict === 'string' ? undefined : verdict;
     }
-    this.sent.set(key, verdict);
-    batch?.announce(key, verdict);
+    const had = this.defaultSent[family];
+    if (want === had) return;
+    this.defaultSent[family] = want;
+    this.diff(DEFAULT_ROUTE_KEY[family], had, want, batch);
   }
 
   private protocolVerdict(path: Path, family: AddressFamily): ProtocolVerdict {

@@ -12,9 +12,14 @@ import { prefixFromKey, type PrefixKey } from './prefix-key.js';
 
 const NO_PATHS: readonly RibPath[] = Object.freeze([]);
 
+/**
+ * One prefix in the Loc-RIB. Most prefixes have a single candidate, so a lone path is stored
+ * directly and an array only appears when a second source offers the prefix; arrays are built at
+ * their exact size (spread and push leave room for 16 more elements, which at 500k prefixes is most
+ * of the table's memory).
+ */
 export class Destination {
-  /** Arrays are replaced, never grown in place: a pushed-to array keeps spare capacity for 16 more. */
-  candidates: readonly RibPath[] = NO_PATHS;
+  private paths: RibPath | readonly RibPath[] | undefined = undefined;
   best: RibPath | undefined = undefined;
   /** The ECMP set when it has more than the best path; undefined otherwise (most prefixes). */
   multipath: readonly RibPath[] | undefined = undefined;
@@ -26,9 +31,53 @@ export class Destination {
     return prefixFromKey(this.key);
   }
 
+  get candidates(): readonly RibPath[] {
+    const paths = this.paths;
+    if (paths === undefined) return NO_PATHS;
+    return Array.isArray(paths) ? (paths as readonly RibPath[]) : [paths as RibPath];
+  }
+
+  get isEmpty(): boolean {
+    return this.paths === undefined;
+  }
+
   candidateFrom(sourceId: PeerId | 'local'): RibPath | undefined {
-    for (const c of this.candidates) if (sourceIdOf(c.source) === sourceId) return c;
+    const paths = this.paths;
+    if (paths === undefined) return undefined;
+    if (!Array.isArray(paths)) {
+      const only = paths as RibPath;
+      return sourceIdOf(only.source) === sourceId ? only : undefined;
+    }
+    for (const c of paths as readonly RibPath[]) if (sourceIdOf(c.source) === sourceId) return c;
     return undefined;
+  }
+
+  /** Puts `path` in place of `existing` (a current candidate), or adds it when `existing` is undefined. */
+  put(path: RibPath, existing: RibPath | undefined): void {
+    const paths = this.paths;
+    if (paths === undefined || paths === existing) {
+      this.paths = path;
+      return;
+    }
+    const list: readonly RibPath[] = Array.isArray(paths) ? paths : [paths as RibPath];
+    const next = new Array<RibPath>(existing ? list.length : list.length + 1);
+    for (let i = 0; i < list.length; i++) next[i] = list[i] === existing ? path : list[i]!;
+    if (!existing) next[list.length] = path;
+    this.paths = next;
+  }
+
+  remove(path: RibPath): void {
+    const paths = this.paths;
+    if (paths === path) {
+      this.paths = undefined;
+      return;
+    }
+    if (!Array.isArray(paths)) return;
+    const list = paths as readonly RibPath[];
+    const rest = new Array<RibPath>(list.length - 1);
+    let j = 0;
+    for (const c of list) if (c !== path) rest[j++] = c;
+    this.paths = rest.length === 1 ? rest[0] : rest;
   }
 }
 
@@ -43,6 +92,12 @@ export type RouteChange =
       readonly reason: DecisionStep;
     }
   | { readonly kind: 'withdrawn'; readonly prefix: Prefix; readonly previous: Path };
+
+/** A destination whose published best path changed in a flush, with the one before. */
+export interface SettledChange {
+  readonly dest: Destination;
+  readonly previous: RibPath | undefined;
+}
 
 export class LocRib {
   private readonly destinations = new Map<PrefixKey, Destination>();
@@ -67,30 +122,21 @@ export class LocRib {
    * stale mark without a new decision. Returns whether the source had no candidate before.
    */
   setCandidate(dest: Destination, path: RibPath): boolean {
-    const sourceId = sourceIdOf(path.source);
-    const index = dest.candidates.findIndex((c) => sourceIdOf(c.source) === sourceId);
-    if (index < 0) {
-      dest.candidates = [...dest.candidates, path];
-      this.dirty.add(dest);
-      return true;
-    }
-    const existing = dest.candidates[index]!;
-    if (existing.source === path.source && samePathContent(existing, path)) {
+    const existing = dest.candidateFrom(sourceIdOf(path.source));
+    if (existing && existing.source === path.source && samePathContent(existing, path)) {
       existing.stale = false;
       return false;
     }
-    const next = dest.candidates.slice();
-    next[index] = path;
-    dest.candidates = next;
+    dest.put(path, existing);
     this.dirty.add(dest);
-    return false;
+    return existing === undefined;
   }
 
   /** Removes the candidate from `sourceId` (only if stale, when asked); returns whether one went. */
   removeCandidate(dest: Destination, sourceId: PeerId | 'local', onlyIfStale = false): boolean {
-    const index = dest.candidates.findIndex((c) => sourceIdOf(c.source) === sourceId);
-    if (index < 0 || (onlyIfStale && !dest.candidates[index]!.stale)) return false;
-    dest.candidates = dest.candidates.length === 1 ? NO_PATHS : dest.candidates.filter((_, i) => i !== index);
+    const existing = dest.candidateFrom(sourceId);
+    if (existing === undefined || (onlyIfStale && !existing.stale)) return false;
+    dest.remove(existing);
     this.dirty.add(dest);
     return true;
   }
@@ -107,9 +153,9 @@ export class LocRib {
    * Runs the decision process on every dirty destination and returns the destinations whose
    * published selection changed, with the change for each.
    */
-  settle(options: DecisionOptions): { changes: RouteChange[]; changed: Destination[] } {
+  settle(options: DecisionOptions): { changes: RouteChange[]; changed: SettledChange[] } {
     const changes: RouteChange[] = [];
-    const changed: Destination[] = [];
+    const changed: SettledChange[] = [];
     const dirty = this.dirty;
     this.dirty = new Set();
     for (const dest of dirty) {
@@ -122,7 +168,7 @@ export class LocRib {
         this.destinations.delete(dest.key);
         if (previous !== undefined) {
           changes.push({ kind: 'withdrawn', prefix: dest.prefix, previous });
-          changed.push(dest);
+          changed.push({ dest, previous });
         }
         continue;
       }
@@ -142,7 +188,7 @@ export class LocRib {
         multipath: selection.multipath,
         reason: selection.reason,
       });
-      changed.push(dest);
+      changed.push({ dest, previous });
     }
     return { changes, changed };
   }

@@ -50,20 +50,27 @@ export interface PrefixOwner {
   readonly prefix: Prefix;
 }
 
-/** The RIB's own path record. `owner` instead of a Prefix field keeps one prefix object per destination. */
+/**
+ * The RIB's own path record. It points at its owner (the Loc-RIB destination) instead of holding a
+ * Prefix, so there is one prefix record per destination; the pointer is a private field so a
+ * path serializes (logs, JSON) without dragging the destination's cycle along.
+ */
 export class RibPath implements Path {
   stale = false;
+  readonly #owner: PrefixOwner;
 
   constructor(
-    readonly owner: PrefixOwner,
+    owner: PrefixOwner,
     readonly attrs: PathAttributes,
     readonly source: PathSource,
     readonly receivedAt: number,
     readonly igpCost: number | undefined,
-  ) {}
+  ) {
+    this.#owner = owner;
+  }
 
   get prefix(): Prefix {
-    return this.owner.prefix;
+    return this.#owner.prefix;
   }
 }
 

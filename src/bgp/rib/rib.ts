@@ -22,7 +22,13 @@
 import type { AddressFamily, PathAttributes, Prefix } from '../types.js';
 import { Origin } from '../types.js';
 import { AttributeInterner } from './attribute-interner.js';
-import { AdjRibOut, AdvertisementBatch, type ExportPeer, type PeerAdvertisement } from './adj-rib-out.js';
+import {
+  AdjRibOut,
+  AdvertisementBatch,
+  type ExportPeer,
+  type ExportSource,
+  type PeerAdvertisement,
+} from './adj-rib-out.js';
 import {
   DEFAULT_DECISION_OPTIONS,
   selectBestPath,
@@ -135,6 +141,8 @@ class PeerState {
   stale: Map<PrefixKey, PathAttributes> | undefined;
   staleDeadline: number | undefined;
   out: AdjRibOut | undefined;
+  /** After a reconfiguration: the export settings the peer's current view was computed under. */
+  outBefore: AdjRibOut | undefined;
   exportPhase: ExportPhase = 'incremental';
   accepted = 0;
 
@@ -215,10 +223,11 @@ export class Rib {
     state.config = peer;
     state.source = this.sourceFor(peer);
     for (const [key, attrs] of state.adjIn) this.importRoute(state, key, attrs, now);
-    const previous = state.out;
+    if (state.exportPhase === 'incremental') {
+      state.outBefore = state.out;
+      state.exportPhase = 'resync';
+    }
     state.out = new AdjRibOut(this.exportPeerFor(peer, state.source), this.exportContext, this.interner);
-    if (previous) state.out.inherit(previous);
-    if (state.exportPhase !== 'initial') state.exportPhase = 'resync';
   }
 
   // ---- routes in ------------------------------------------------------------------------------
@@ -370,18 +379,38 @@ export class Rib {
   flush(): RibChanges {
     if (this.deferral) return { routes: [], advertisements: [] };
     const { changes, changed } = this.locRib.settle(this.decisionOptions);
+    let changedMap: Map<PrefixKey, Path | undefined> | undefined;
+    const source: ExportSource = {
+      bests: () => this.locRib.bests(),
+      bestOf: (key) => this.locRib.get(key)?.best,
+      get changed() {
+        changedMap ??= new Map(changed.map((c) => [c.dest.key, c.previous]));
+        return changedMap;
+      },
+    };
     const advertisements: PeerAdvertisement[] = [];
     for (const [peerId, state] of this.peers) {
       if (!state.up || !state.out) continue;
       const batch = new AdvertisementBatch();
       let endOfRib: readonly AddressFamily[] = [];
-      if (state.exportPhase === 'incremental') {
-        for (const dest of changed) state.out.update(dest.key, dest.best, batch);
-      } else {
-        state.out.resync(this.locRib.bests(), batch);
-        if (state.exportPhase === 'initial') endOfRib = state.config.families;
-        state.exportPhase = 'incremental';
+      switch (state.exportPhase) {
+        case 'incremental':
+          for (const c of changed) state.out.update(c.dest.key, c.previous, c.dest.best, batch);
+          break;
+        case 'initial':
+          state.out.resync(source, batch);
+          endOfRib = state.config.families;
+          break;
+        case 'resync':
+          state.out.resync(source, batch, state.outBefore);
+          state.outBefore = undefined;
+          break;
+        default: {
+          const unknownPhase: never = state.exportPhase;
+          throw new Error(`RIB: unknown export phase ${String(unknownPhase)}`);
+        }
       }
+      state.exportPhase = 'incremental';
       if (!batch.isEmpty || endOfRib.length > 0) {
         advertisements.push(batch.toAdvertisement(peerId, endOfRib));
       }
@@ -426,9 +455,15 @@ export class Rib {
   }
 
   advertisedRoutes(peerId: PeerId): Array<{ prefix: Prefix; attrs: PathAttributes }> {
-    const out = this.peers.get(peerId)?.out;
+    const state = this.peers.get(peerId);
+    const out = state?.exportPhase === 'incremental' ? state.out : undefined;
     if (!out) return [];
-    return [...out.advertised()].map(([key, attrs]) => ({ prefix: prefixFromKey(key), attrs }));
+    const source: ExportSource = {
+      bests: () => this.locRib.bests(),
+      bestOf: (key) => this.locRib.get(key)?.best,
+      changed: new Map(),
+    };
+    return out.advertised(source).map(([key, attrs]) => ({ prefix: prefixFromKey(key), attrs }));
   }
 
   peerStats(): PeerRibStats[] {
