@@ -111,6 +111,9 @@ export class BgpSession {
   private cancelRestart: (() => void) | undefined;
   private lastState: FsmState = 'Idle';
   private stateSince: number;
+  private lastInfo = '';
+  private lastSocketError: string | undefined;
+  private lastNotification: string | undefined;
   private readonly closing = new Set<net.Socket>();
   private closeWaiters: (() => void)[] = [];
 
@@ -133,6 +136,10 @@ export class BgpSession {
   }
 
   private emit<K extends keyof BgpSessionEvents>(event: K, value: BgpSessionEvents[K]): void {
+    if (event === 'notification') {
+      const n = value as NotificationEvent;
+      this.lastNotification = `${n.direction} ${n.text}`;
+    }
     this.emitter.emit(event, value);
   }
 
@@ -148,6 +155,15 @@ export class BgpSession {
   /** Clock time of the last state change. */
   get since(): number {
     return this.stateSince;
+  }
+
+  /**
+   * Why the session is in its state, for the `node status` Info column: the last transition's
+   * reason, with the socket error or NOTIFICATION behind it ("TCP connection failed ... (connect
+   * ECONNREFUSED 10.0.0.2:179)", "NOTIFICATION received (Cease / AdministrativeShutdown)").
+   */
+  get info(): string {
+    return this.lastInfo;
   }
 
   get negotiated(): NegotiatedSession | undefined {
@@ -331,14 +347,21 @@ export class BgpSession {
     }
   }
 
-  private refreshState(reason: string): void {
+  /** Recomputes the session state; `reason` (from an FSM transition) also updates `info`. */
+  private refreshState(reason?: string): void {
+    if (reason !== undefined) {
+      const detail = this.lastSocketError ?? this.lastNotification;
+      this.lastSocketError = undefined;
+      this.lastNotification = undefined;
+      this.lastInfo = detail === undefined ? reason : `${reason} (${detail})`;
+    }
     const states = [this.outgoing, this.incoming].map((c) => c?.fsm.state ?? 'Idle');
     const best = states.reduce((a, b) => (STATE_RANK[b] > STATE_RANK[a] ? b : a), 'Idle' as FsmState);
     if (best === this.lastState) return;
     const from = this.lastState;
     this.lastState = best;
     this.stateSince = this.clock.now();
-    this.emit('state', { from, to: best, reason });
+    this.emit('state', { from, to: best, reason: reason ?? this.lastInfo });
   }
 
   private connectOut(conn: Connection): void {
@@ -365,7 +388,10 @@ export class BgpSession {
     const fail = (): void => {
       if (conn.socket === socket) this.run(conn, { type: 'TcpConnectionFails' });
     };
-    socket.on('error', fail);
+    socket.on('error', (e: Error) => {
+      this.lastSocketError = e.message;
+      fail();
+    });
     socket.on('close', fail);
   }
 
@@ -493,7 +519,7 @@ export class BgpSession {
     for (const cancel of conn.timers.values()) cancel();
     conn.timers.clear();
     if (conn === this.incoming) this.incoming = undefined;
-    this.refreshState('connection closed');
+    this.refreshState();
     this.scheduleRestart();
   }
 

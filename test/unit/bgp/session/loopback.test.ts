@@ -120,6 +120,7 @@ describe('BgpSession over loopback', { timeout: 30_000 }, () => {
       assert.deepEqual([n.code, n.subcode, n.text], [6, 2, 'Cease / AdministrativeShutdown']);
       assert.equal((await down).retainStaleRoutes, false);
       assert.equal(a.state, 'Idle');
+      assert.match(b.info, /received Cease \/ AdministrativeShutdown/);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
       await Promise.all([listenA.close(), listenB.close()]);
