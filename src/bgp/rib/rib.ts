@@ -134,11 +134,22 @@ const DEFAULT_LOCAL_ATTRS: PathAttributes = Object.freeze({ origin: Origin.IGP, 
 
 type ExportPhase = 'initial' | 'resync' | 'incremental';
 
+/**
+ * A peer's share of the RIB. Its Adj-RIB-In is mostly not stored here: a received route that
+ * passes import is the peer's candidate in the Loc-RIB, with the received attributes (import policy
+ * rarely changes them). Only the exceptions are kept: routes received but not used, and the
+ * received attributes of routes the policy changed. That saves a map entry per prefix per peer (a
+ * quarter of the table's memory at two peers); operations on all of a peer's routes (session down,
+ * sweep, re-import) scan the Loc-RIB instead, which is what BIRD does too.
+ */
 class PeerState {
   up = false;
-  adjIn = new Map<PrefixKey, PathAttributes>();
-  /** RFC 4724: what a previous session sent that this one has not re-sent yet. */
-  stale: Map<PrefixKey, PathAttributes> | undefined;
+  /** Received but not candidates (loop checks, import policy), for re-import and display. */
+  rejected = new Map<PrefixKey, PathAttributes>();
+  /** Received attributes of candidates whose attributes the import policy changed. */
+  beforePolicy = new Map<PrefixKey, PathAttributes>();
+  /** Candidates marked stale (RFC 4724) and not refreshed yet. */
+  staleCount = 0;
   staleDeadline: number | undefined;
   out: AdjRibOut | undefined;
   /** After a reconfiguration: the export settings the peer's current view was computed under. */
@@ -188,9 +199,8 @@ export class Rib {
     state.config = peer;
     state.source = source;
     state.up = true;
-    state.staleDeadline = state.stale
-      ? now + (peer.stalePathTimeMs ?? DEFAULT_STALE_PATH_TIME_MS)
-      : undefined;
+    state.staleDeadline =
+      state.staleCount > 0 ? now + (peer.stalePathTimeMs ?? DEFAULT_STALE_PATH_TIME_MS) : undefined;
     state.out = new AdjRibOut(this.exportPeerFor(peer, source), this.exportContext, this.interner);
     state.exportPhase = 'initial';
     this.peers.set(peer.address, state);
@@ -207,14 +217,23 @@ export class Rib {
     state.out = undefined;
     this.stopWaitingFor(peerId);
     const kept = options.gracefulRestart?.families ?? [];
-    const otherFamilies = state.config.families.filter((f) => !kept.includes(f));
-    this.markStale(peerId, kept);
-    for (const family of otherFamilies) this.sweepStale(peerId, family);
-    for (const key of state.adjIn.keys()) this.dropCandidate(state, key);
-    state.adjIn = new Map();
+    this.forEachCandidateOf(state, (dest, path) => {
+      if (kept.includes(familyOfKey(dest.key))) {
+        if (!path.stale) {
+          path.stale = true;
+          state.staleCount++;
+        }
+      } else {
+        this.removePath(state, dest, path);
+      }
+    });
+    state.rejected.clear();
+    state.beforePolicy.clear();
     state.staleDeadline =
-      state.stale && options.gracefulRestart ? now + options.gracefulRestart.restartTimeMs : undefined;
-    if (state.stale === undefined) this.peers.delete(peerId);
+      state.staleCount > 0 && options.gracefulRestart
+        ? now + options.gracefulRestart.restartTimeMs
+        : undefined;
+    if (state.staleCount === 0) this.peers.delete(peerId);
   }
 
   /** Changes a live peer's configuration (policy, RR client, next-hop mode ...): re-imports and re-exports. */
@@ -222,7 +241,11 @@ export class Rib {
     const state = this.upPeer(peer.address);
     state.config = peer;
     state.source = this.sourceFor(peer);
-    for (const [key, attrs] of state.adjIn) this.importRoute(state, key, attrs, now);
+    const received: Array<[PrefixKey, PathAttributes]> = [...state.rejected];
+    this.forEachCandidateOf(state, (dest, path) => {
+      if (!path.stale) received.push([dest.key, state.beforePolicy.get(dest.key) ?? path.attrs]);
+    });
+    for (const [key, attrs] of received) this.importRoute(state, key, attrs, now);
     if (state.exportPhase === 'incremental') {
       state.outBefore = state.out;
       state.exportPhase = 'resync';
@@ -242,10 +265,7 @@ export class Rib {
     const rejection = importLoopCheck(canonical, state.source, this.importContextFor(state));
     const igpCost = this.igpCostOf(canonical);
     for (const prefix of prefixes) {
-      const key = prefixKey(prefix);
-      state.adjIn.set(key, canonical);
-      state.stale?.delete(key);
-      this.importRoute(state, key, canonical, now, rejection, igpCost);
+      this.importRoute(state, prefixKey(prefix), canonical, now, rejection, igpCost);
     }
   }
 
@@ -254,8 +274,7 @@ export class Rib {
     const state = this.upPeer(peerId);
     for (const prefix of prefixes) {
       const key = prefixKey(prefix);
-      state.adjIn.delete(key);
-      state.stale?.delete(key);
+      if (state.rejected.size > 0) state.rejected.delete(key);
       this.dropCandidate(state, key);
     }
   }
@@ -285,32 +304,24 @@ export class Rib {
   markStale(peerId: PeerId, families: readonly AddressFamily[]): void {
     const state = this.peers.get(peerId);
     if (!state || families.length === 0) return;
-    for (const [key, attrs] of state.adjIn) {
-      if (!families.includes(familyOfKey(key))) continue;
-      state.stale ??= new Map();
-      state.stale.set(key, attrs);
-      state.adjIn.delete(key);
-      const candidate = this.locRib.get(key)?.candidateFrom(peerId);
-      if (candidate) candidate.stale = true;
-    }
+    this.forEachCandidateOf(state, (dest, path) => {
+      if (path.stale || !families.includes(familyOfKey(dest.key))) return;
+      path.stale = true;
+      state.staleCount++;
+    });
   }
 
   /** Removes the peer's paths still stale (in one family, or all); returns how many went. */
   sweepStale(peerId: PeerId, family?: AddressFamily): number {
     const state = this.peers.get(peerId);
-    if (!state?.stale) return 0;
+    if (!state || state.staleCount === 0) return 0;
     let removed = 0;
-    for (const key of state.stale.keys()) {
-      if (family !== undefined && familyOfKey(key) !== family) continue;
-      state.stale.delete(key);
-      const dest = this.locRib.get(key);
-      if (dest && this.locRib.removeCandidate(dest, peerId, true)) {
-        state.accepted--;
-        removed++;
-      }
-    }
-    if (state.stale.size === 0) {
-      state.stale = undefined;
+    this.forEachCandidateOf(state, (dest, path) => {
+      if (!path.stale || (family !== undefined && familyOfKey(dest.key) !== family)) return;
+      this.removePath(state, dest, path);
+      removed++;
+    });
+    if (state.staleCount === 0) {
       state.staleDeadline = undefined;
       if (!state.up) this.peers.delete(peerId);
     }
@@ -445,12 +456,13 @@ export class Rib {
     const state = this.peers.get(peerId);
     if (!state) return [];
     const out: ReceivedRoute[] = [];
-    const add = (key: PrefixKey, attrs: PathAttributes, stale: boolean): void => {
-      const accepted = this.locRib.get(key)?.candidateFrom(peerId) !== undefined;
-      out.push({ prefix: prefixFromKey(key), attrs, stale, accepted });
-    };
-    for (const [key, attrs] of state.adjIn) add(key, attrs, false);
-    for (const [key, attrs] of state.stale ?? []) add(key, attrs, true);
+    this.forEachCandidateOf(state, (dest, path) => {
+      const attrs = state.beforePolicy.get(dest.key) ?? path.attrs;
+      out.push({ prefix: dest.prefix, attrs, stale: path.stale, accepted: true });
+    });
+    for (const [key, attrs] of state.rejected) {
+      out.push({ prefix: prefixFromKey(key), attrs, stale: false, accepted: false });
+    }
     return out;
   }
 
@@ -470,9 +482,9 @@ export class Rib {
     return [...this.peers].map(([peerId, s]) => ({
       peerId,
       up: s.up,
-      received: s.adjIn.size + (s.stale?.size ?? 0),
+      received: s.accepted + s.rejected.size,
       accepted: s.accepted,
-      stale: s.stale?.size ?? 0,
+      stale: s.staleCount,
       advertised: s.out?.size ?? 0,
     }));
   }
@@ -501,29 +513,51 @@ export class Rib {
     ),
     igpCost: number | undefined = this.igpCostOf(attrs),
   ): void {
-    if (rejection !== undefined) {
+    let accepted: PathAttributes | null = rejection === undefined ? attrs : null;
+    const policy = state.config.importPolicy;
+    if (accepted !== null && policy) {
+      const chosen = policy({ prefix: prefixFromKey(key), attrs, peer: state.source });
+      accepted = chosen === null ? null : this.interner.intern(chosen);
+    }
+    if (accepted === null) {
+      state.rejected.set(key, attrs);
+      if (state.beforePolicy.size > 0) state.beforePolicy.delete(key);
       this.dropCandidate(state, key);
       return;
     }
-    let accepted = attrs;
-    const policy = state.config.importPolicy;
-    if (policy) {
-      const chosen = policy({ prefix: prefixFromKey(key), attrs, peer: state.source });
-      if (chosen === null) {
-        this.dropCandidate(state, key);
-        return;
-      }
-      accepted = this.interner.intern(chosen);
-    }
+    if (state.rejected.size > 0) state.rejected.delete(key);
+    if (accepted !== attrs) state.beforePolicy.set(key, attrs);
+    else if (state.beforePolicy.size > 0) state.beforePolicy.delete(key);
     const dest = this.locRib.obtain(key);
+    const existing = dest.candidateFrom(state.config.address);
+    if (existing?.stale) state.staleCount--;
     if (this.locRib.setCandidate(dest, new RibPath(dest, accepted, state.source, now, igpCost))) {
       state.accepted++;
     }
   }
 
+  /** Drops the peer's candidate for a prefix (withdrawn or no longer accepted). */
   private dropCandidate(state: PeerState, key: PrefixKey): void {
     const dest = this.locRib.get(key);
-    if (dest && this.locRib.removeCandidate(dest, state.config.address)) state.accepted--;
+    const path = dest?.candidateFrom(state.config.address);
+    if (dest && path) this.removePath(state, dest, path);
+  }
+
+  private removePath(state: PeerState, dest: Destination, path: RibPath): void {
+    this.locRib.removeCandidate(dest, state.config.address);
+    if (state.beforePolicy.size > 0) state.beforePolicy.delete(dest.key);
+    state.accepted--;
+    if (path.stale) state.staleCount--;
+  }
+
+  /** Visits every Loc-RIB candidate from this peer (removing the visited one is allowed). */
+  private forEachCandidateOf(state: PeerState, visit: (dest: Destination, path: RibPath) => void): void {
+    if (state.accepted === 0) return;
+    const peerId = state.config.address;
+    for (const dest of this.locRib.destinationsIterator()) {
+      const path = dest.candidateFrom(peerId);
+      if (path) visit(dest, path);
+    }
   }
 
   private upPeer(peerId: PeerId): PeerState {
