@@ -237,6 +237,26 @@ export class BgpSession {
     this.run(conn, { type: 'SendUpdates', messages: [encodeMessage(message, negotiated.codec)] });
   }
 
+  /** Octets written but not yet handed to the kernel; a sender of a full table can pace on it. */
+  get sendBufferBytes(): number {
+    return this.establishedConnection()?.socket?.writableLength ?? 0;
+  }
+
+  /** Resolves once the send buffer has drained (at once if it is empty or there is no connection). */
+  drained(): Promise<void> {
+    const socket = this.establishedConnection()?.socket;
+    if (socket === undefined || socket.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
   /** Takes over a connection the peer opened (from BgpListener). */
   acceptIncoming(socket: net.Socket): void {
     const busy = this.incoming !== undefined && this.incoming.fsm.state !== 'Idle';

@@ -113,6 +113,29 @@ describe('BgpSession over loopback', { timeout: 30_000 }, () => {
       const update: UpdateMessage = await received;
       assert.deepEqual(update.announced, [{ attributes: attrs, prefixes }]);
 
+      // A full table: 20,000 prefixes in packed UPDATEs, paced on the send buffer, all arrive.
+      const table = Array.from({ length: 20_000 }, (_, i) => ({
+        family: 'ipv4' as const,
+        address: `10.${i >> 8}.${i & 255}.0`,
+        length: 24,
+      }));
+      let arrived = 0;
+      const allArrived = new Promise<void>((resolve) => {
+        const count = (u: UpdateMessage): void => {
+          arrived += u.announced[0]?.prefixes.length ?? 0;
+          if (arrived === table.length) {
+            b.off('update', count);
+            resolve();
+          }
+        };
+        b.on('update', count);
+      });
+      const messages = a.announce(attrs, table);
+      assert.ok(messages >= 20 && messages <= 25, `${messages} UPDATEs for 20,000 /24s`);
+      await a.drained();
+      assert.equal(a.sendBufferBytes, 0);
+      await allArrived;
+
       const cease = next(b, 'notification', (n) => n.direction === 'received');
       const down = next(b, 'down');
       await a.stop();
