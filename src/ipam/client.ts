@@ -543,7 +543,11 @@ export class IpamClient {
       notAllocated.push(...outcome.missed);
       for (const [h, n] of outcome.perHandle) await this.adjustHandleCount(h, blockText, -n);
     }
-    return { released, notAllocated };
+    // Report in the order asked, whatever the grouping by block did to it.
+    const order = new Map<string, number>();
+    parsed.forEach((p, i) => order.set(formatIp(p.ip), order.get(formatIp(p.ip)) ?? i));
+    const asAsked = (a: string, b: string) => (order.get(a) ?? 0) - (order.get(b) ?? 0);
+    return { released: released.sort(asAsked), notAllocated: notAllocated.sort(asAsked) };
   }
 
   /** Writes a block after releases; deletes it instead when it is empty and no host has it. */
