@@ -149,18 +149,28 @@ export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: Codec
     if (action === 'treat-as-withdraw') treatAsWithdraw = true;
   };
 
+  /**
+   * RFC 7606 4: an attribute list that overruns is treat-as-withdraw, the total length still locating
+   * the NLRI field. But withdrawing needs the NLRI (RFC 7606 3, last paragraph): with an empty NLRI
+   * field and no MP attribute found before the break, the routes could only be in an MP attribute we
+   * cannot see, so the session must be reset.
+   */
+  const listOverrun = (code: number, subcode: UpdateMessageSubcode, reason: string, data?: Buffer): void => {
+    const nothingToWithdraw =
+      nlri.length === 0 && state.mpReach === undefined && state.mpUnreach === undefined;
+    if (strict || nothingToWithdraw) throw updateError(subcode, reason, data);
+    soften(code, 'treat-as-withdraw', subcode, reason);
+  };
+
   const touched: number[] = [];
   try {
     let at = attrsStart;
     while (at < attrsEnd) {
-      // RFC 7606 4: a header or length that overruns the attribute list is treat-as-withdraw, and the
-      // total length still locates the NLRI.
       const flags = buf[at]!;
       const headerLen = flags & AttrFlag.ExtendedLength ? 4 : 3;
       if (at + headerLen > attrsEnd) {
         const reason = `attribute header at offset ${at - attrsStart} runs past the path attributes`;
-        if (strict) throw updateError(UpdateMessageSubcode.MalformedAttributeList, reason);
-        soften(0, 'treat-as-withdraw', UpdateMessageSubcode.MalformedAttributeList, reason);
+        listOverrun(0, UpdateMessageSubcode.MalformedAttributeList, reason);
         break;
       }
       const code = buf[at + 1]!;
@@ -170,14 +180,12 @@ export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: Codec
       const attrStart = at;
       if (vEnd > attrsEnd) {
         const reason = `attribute ${code} length ${len} runs past the path attributes`;
-        if (strict) {
-          throw updateError(
-            UpdateMessageSubcode.AttributeLengthError,
-            reason,
-            copyOf(buf, attrStart, attrsEnd),
-          );
-        }
-        soften(code, 'treat-as-withdraw', UpdateMessageSubcode.AttributeLengthError, reason);
+        listOverrun(
+          code,
+          UpdateMessageSubcode.AttributeLengthError,
+          reason,
+          copyOf(buf, attrStart, attrsEnd),
+        );
         break;
       }
       at = vEnd;

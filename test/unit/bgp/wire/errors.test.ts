@@ -224,6 +224,12 @@ const updateCases: {
     rfc7606: 'treat-as-withdraw',
   },
   {
+    name: 'an attribute overrun in an UPDATE with no NLRI field and no MP attribute found (nothing to withdraw)',
+    bytes: update({ attrs: [ORIGIN_IGP, AS_PATH_4, hex('80 0e 40 0002 01 10')] }),
+    strict: UpdateMessageSubcode.AttributeLengthError,
+    rfc7606: 'reset',
+  },
+  {
     name: 'fewer than three octets left for an attribute header',
     bytes: update({ attrs: [...MANDATORY_4, hex('40 05')], nlri: NLRI_198_51_100 }),
     strict: UpdateMessageSubcode.MalformedAttributeList,
