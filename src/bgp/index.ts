@@ -2,3 +2,4 @@
 export * from './types.js';
 export * from './wire/index.js';
 export * from './session/index.js';
+export * from './rib/index.js';

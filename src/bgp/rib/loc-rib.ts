@@ -20,12 +20,24 @@ const NO_PATHS: readonly RibPath[] = Object.freeze([]);
  */
 export class Destination {
   private paths: RibPath | readonly RibPath[] | undefined = undefined;
-  best: RibPath | undefined = undefined;
-  /** The ECMP set when it has more than the best path; undefined otherwise (most prefixes). */
-  multipath: readonly RibPath[] | undefined = undefined;
-  reason: DecisionStep | undefined = undefined;
+  /** The selection last flushed: the best path alone, or the ECMP set with the best first. */
+  published: RibPath | readonly RibPath[] | undefined = undefined;
 
   constructor(readonly key: PrefixKey) {}
+
+  get best(): RibPath | undefined {
+    const published = this.published;
+    return Array.isArray(published)
+      ? (published as readonly RibPath[])[0]
+      : (published as RibPath | undefined);
+  }
+
+  /** The ECMP set as last flushed, best first (`[best]` without ECMP, `[]` without a route). */
+  get multipath(): readonly RibPath[] {
+    const published = this.published;
+    if (published === undefined) return NO_PATHS;
+    return Array.isArray(published) ? (published as readonly RibPath[]) : [published as RibPath];
+  }
 
   get prefix(): Prefix {
     return prefixFromKey(this.key);
@@ -162,9 +174,7 @@ export class LocRib {
       const selection = selectBestPath(dest.candidates, options);
       const previous = dest.best;
       if (selection === undefined) {
-        dest.best = undefined;
-        dest.multipath = undefined;
-        dest.reason = undefined;
+        dest.published = undefined;
         this.destinations.delete(dest.key);
         if (previous !== undefined) {
           changes.push({ kind: 'withdrawn', prefix: dest.prefix, previous });
@@ -172,14 +182,8 @@ export class LocRib {
         }
         continue;
       }
-      const multipath = selection.multipath.length > 1 ? selection.multipath : undefined;
-      const unchanged =
-        previous !== undefined &&
-        samePathContent(previous, selection.best) &&
-        sameMultipath(dest.multipath, multipath);
-      dest.best = selection.best;
-      dest.multipath = multipath;
-      dest.reason = selection.reason;
+      const unchanged = previous !== undefined && sameMultipath(dest.multipath, selection.multipath);
+      dest.published = selection.multipath.length > 1 ? selection.multipath : selection.best;
       if (unchanged) continue;
       changes.push({
         kind: 'best',
@@ -207,8 +211,8 @@ export class LocRib {
   }
 }
 
-function sameMultipath(a: readonly RibPath[] | undefined, b: readonly RibPath[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
+/** Same paths in the same order (the first is the best path). */
+function sameMultipath(a: readonly RibPath[], b: readonly RibPath[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((p, i) => samePathContent(p, b[i]!));
 }

@@ -106,6 +106,7 @@ export interface RouteView {
   readonly candidates: readonly Path[];
   readonly best: Path | undefined;
   readonly multipath: readonly Path[];
+  /** Why `best` wins, from a fresh run of the decision (not stored per prefix, to save memory). */
   readonly reason: DecisionStep | undefined;
 }
 
@@ -620,8 +621,8 @@ export class Rib {
       prefix: dest.prefix,
       candidates: dest.candidates,
       best: dest.best,
-      multipath: dest.multipath ?? (dest.best ? [dest.best] : []),
-      reason: dest.reason,
+      multipath: dest.multipath,
+      reason: selectBestPath(dest.candidates, this.decisionOptions)?.reason,
     };
   }
 }
