@@ -11,7 +11,9 @@ import { ValidationError } from '../api/validate.js';
 import { CliContext, CliError, type CliIo } from './context.js';
 import { registerResourceCommands } from './commands/resources.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerIpamCommands } from './commands/ipam.js';
 import { registerPolicyCommands } from './commands/policy-explain.js';
+import { registerDatastoreCommands } from './commands/datastore.js';
 
 function readProcessStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -43,7 +45,9 @@ export function buildProgram(ctx: CliContext): Command {
   program.enablePositionalOptions(false);
   registerResourceCommands(program, ctx);
   registerConfigCommands(program, ctx);
+  registerIpamCommands(program, ctx);
   registerPolicyCommands(program, ctx);
+  registerDatastoreCommands(program, ctx);
   program
     .command('version')
     .description('Print the client version, and the cluster version when the datastore has one')
