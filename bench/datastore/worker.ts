@@ -16,7 +16,8 @@ let store: Datastore | undefined;
 let start: (() => Promise<BenchResult>) | undefined;
 
 function send(message: FromWorker): void {
-  process.send?.(message);
+  // After the parent has closed the channel (it gave up on a failed test), there is no one to tell.
+  if (process.connected) process.send?.(message);
 }
 
 async function casLoop(datastore: Datastore, job: Extract<BenchJob, { kind: 'cas-loop' }>) {

@@ -9,6 +9,8 @@ import { DatastoreError, DatastoreUnavailableError } from './errors.js';
 export function describeSqliteFailure(error: unknown, path: string, busyTimeoutMs: number): Error {
   if (error instanceof DatastoreError) return error;
   const code = sqliteCode(error);
+  // Not SQLite's doing (a bad argument, a bug): disguising it as "unavailable" would mislead.
+  if (code === undefined && error instanceof Error) return error;
   const detail = error instanceof Error ? error.message : String(error);
   const where = `sqlite datastore ${path}`;
   // Extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_READONLY_DBMOVED...) share their primary code's advice.

@@ -169,10 +169,11 @@ export class SqliteDatastore implements Datastore {
 
   watch(prefix: string, options: WatchOptions = {}): AsyncIterableIterator<WatchEvent> {
     if (this.closed) return failedWatch(this.closedError());
+    if (options.fromRevision !== undefined) requireNonNegativeInteger('watch fromRevision', options.fromRevision);
     try {
       const wasIdle = this.hub.size === 0;
       this.bringWatchersUpToDate(wasIdle);
-      const from = requireNonNegativeInteger('watch fromRevision', options.fromRevision ?? this.lastSeen);
+      const from = options.fromRevision ?? this.lastSeen;
       let backlog: Change[] = [];
       if (from < this.lastSeen) {
         const replay = this.db.transaction(() => {

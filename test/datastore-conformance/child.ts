@@ -14,7 +14,8 @@ let datastore: Datastore | undefined;
 let armed: ChildOperation | undefined;
 
 function send(message: ChildMessage): void {
-  process.send?.(message);
+  // After the parent has closed the channel (it gave up on a failed test), there is no one to tell.
+  if (process.connected) process.send?.(message);
 }
 
 async function open(opener: ChildOpener): Promise<Datastore> {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import { DatastoreUnavailableError } from '../../../src/datastore/errors.js';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
+import { SqliteDatastore, type SqliteDatastoreOptions } from '../../../src/datastore/sqlite.js';
 import type { SqliteChildArgument } from '../../datastore-conformance/open-sqlite.js';
 import { runDatastoreConformance } from '../../datastore-conformance/suite.js';
 import { describeEvent, nextEvent, readEvents } from '../../datastore-conformance/watch-reading.js';
@@ -14,6 +14,18 @@ const scratch = mkdtempSync(join(tmpdir(), 'calico-sqlite-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 let files = 0;
 const freshPath = (): string => join(scratch, `store-${++files}`, 'calico.db');
+
+// Every store a test below opens is closed after it, pass or fail: an open watcher's poller would
+// otherwise keep this test process alive.
+const opened: SqliteDatastore[] = [];
+async function openStore(path: string, options?: SqliteDatastoreOptions): Promise<SqliteDatastore> {
+  const store = await SqliteDatastore.open(path, options);
+  opened.push(store);
+  return store;
+}
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((store) => store.close()));
+});
 
 runDatastoreConformance('sqlite', {
   sharedAcrossProcesses: true,
@@ -45,7 +57,7 @@ runDatastoreConformance('sqlite', {
 describe('sqlite datastore file handling', () => {
   test('creates missing parent directories and reports the absolute path', async () => {
     const path = join(scratch, 'deep', 'er', 'calico.db');
-    const datastore = await SqliteDatastore.open(path);
+    const datastore = await openStore(path);
     assert.equal(datastore.path, path);
     assert.ok(existsSync(path));
     await datastore.close();
@@ -53,10 +65,10 @@ describe('sqlite datastore file handling', () => {
 
   test('keeps keys and the revision counter across close and reopen', async () => {
     const path = freshPath();
-    const first = await SqliteDatastore.open(path);
+    const first = await openStore(path);
     const kv = await first.create('/k', 'v');
     await first.close();
-    const second = await SqliteDatastore.open(path);
+    const second = await openStore(path);
     assert.deepEqual(await second.get('/k'), kv);
     assert.equal(await second.currentRevision(), kv.revision);
     assert.ok((await second.create('/k2', 'v')).revision > kv.revision);
@@ -104,7 +116,7 @@ describe('sqlite datastore file handling', () => {
 
 describe('sqlite datastore change log', () => {
   test('keeps only the last historyLimit changes; older watch revisions get resync-required', async () => {
-    const datastore = await SqliteDatastore.open(freshPath(), { historyLimit: 3 });
+    const datastore = await openStore(freshPath(), { historyLimit: 3 });
     for (let i = 1; i <= 6; i++) await datastore.create(`/k${i}`, String(i));
     const tooOld = datastore.watch('/', { fromRevision: 2 })[Symbol.asyncIterator]();
     assert.equal((await nextEvent(tooOld)).value?.type, 'resync-required');
@@ -119,8 +131,8 @@ describe('sqlite datastore change log', () => {
 
   test('a watcher whose poll falls behind another connection`s trimming gets resync-required', async () => {
     const path = freshPath();
-    const watching = await SqliteDatastore.open(path, { historyLimit: 5 });
-    const writing = await SqliteDatastore.open(path, { historyLimit: 5 });
+    const watching = await openStore(path, { historyLimit: 5 });
+    const writing = await openStore(path, { historyLimit: 5 });
     const watch = watching.watch('/')[Symbol.asyncIterator]();
     // Synchronous from the event loop's view: the watcher cannot poll until all 20 are written.
     const writes: Array<Promise<unknown>> = [];
@@ -135,8 +147,8 @@ describe('sqlite datastore change log', () => {
 
   test('a watcher sees writes made through another connection without a write of its own', async () => {
     const path = freshPath();
-    const watching = await SqliteDatastore.open(path, { pollIntervalMs: 2 });
-    const writing = await SqliteDatastore.open(path);
+    const watching = await openStore(path, { pollIntervalMs: 2 });
+    const writing = await openStore(path);
     const watch = watching.watch('/')[Symbol.asyncIterator]();
     const kvs = [];
     for (let i = 0; i < 3; i++) kvs.push(await writing.create(`/k${i}`, String(i)));
