@@ -14,6 +14,7 @@ import { resourceId, type ResourceClient } from '../../datastore/resources.js';
 import { tableFor } from '../columns.js';
 import { formatTable } from '../table.js';
 import { CliContext, CliError } from '../context.js';
+import { deleteWithIpamRules } from './ipam.js';
 
 type Verb = 'create' | 'apply' | 'replace' | 'delete';
 const PAST: Record<Verb, string> = {
@@ -95,7 +96,7 @@ async function runFileVerb(ctx: CliContext, verb: Verb, opts: FileOptions): Prom
       const r = l.resource;
       const before = existing[i];
       if (verb === 'delete') {
-        await client.delete(r.kind, r.metadata.name, r.metadata.namespace);
+        await deleteWithIpamRules(ctx, client, r.kind, r.metadata.name, r.metadata.namespace);
         if (before) undo.push(() => client.create(stripVersion(before)));
       } else if (verb === 'create' || (verb === 'apply' && !before)) {
         await client.create(r);
@@ -290,7 +291,8 @@ async function runDeleteByName(
     }
     targets.push(r);
   }
-  for (const r of targets) await client.delete(r.kind, r.metadata.name, r.metadata.namespace);
+  for (const r of targets)
+    await deleteWithIpamRules(ctx, client, r.kind, r.metadata.name, r.metadata.namespace);
   ctx.out(`Successfully deleted ${targets.length} '${kind}' resource(s)`);
 }
 
