@@ -52,8 +52,6 @@ export interface DecodeState {
   as4Aggregator?: { readonly asn: number; readonly address: string };
   mpReach?: MpReachValue;
   mpUnreach?: MpUnreachValue;
-  /** Where an attribute's decoded value would conflict with what RFC 4271 requires but may be ignored. */
-  readonly notes: string[];
 }
 
 /** What the encoders need besides the attributes: negotiated options and where the next hop goes. */
@@ -213,7 +211,7 @@ function uint32Attribute(
   name: string,
   flags: number,
   key: 'med' | 'localPref',
-  decodeExtra?: (state: DecodeState, ctx: CodecContext) => boolean,
+  accept?: (ctx: CodecContext) => boolean,
 ): AttributeSpec {
   return {
     code,
@@ -222,7 +220,7 @@ function uint32Attribute(
     onMalformed: 'treat-as-withdraw',
     decode(buf, start, end, state, ctx) {
       expectLength(start, end, 4, name);
-      if (decodeExtra && !decodeExtra(state, ctx)) return;
+      if (accept !== undefined && !accept(ctx)) return;
       state.attrs[key] = buf.readUInt32BE(start);
     },
     encode(attrs, _t, w) {
@@ -235,14 +233,14 @@ function uint32Attribute(
 
 const med = uint32Attribute(AttrType.MultiExitDisc, 'MULTI_EXIT_DISC', OPTIONAL, 'med');
 
-const localPref = uint32Attribute(AttrType.LocalPref, 'LOCAL_PREF', WELL_KNOWN, 'localPref', (state, ctx) => {
-  // RFC 4271 5.1.5: a LOCAL_PREF from an external peer is ignored, not an error.
-  if (ctx.peerIsExternal === true) {
-    state.notes.push('LOCAL_PREF from an external peer ignored');
-    return false;
-  }
-  return true;
-});
+// RFC 4271 5.1.5: a LOCAL_PREF from an external peer is ignored, not an error.
+const localPref = uint32Attribute(
+  AttrType.LocalPref,
+  'LOCAL_PREF',
+  WELL_KNOWN,
+  'localPref',
+  (ctx) => ctx.peerIsExternal !== true,
+);
 
 const atomicAggregate: AttributeSpec = {
   code: AttrType.AtomicAggregate,

@@ -51,10 +51,6 @@ export interface UpdateMessage {
   readonly attributeErrors: readonly AttributeErrorReport[];
 }
 
-function updateError(subcode: UpdateMessageSubcode, detail: string, data?: Buffer): BgpProtocolError {
-  return new BgpProtocolError(ErrorCode.UpdateMessage, subcode, detail, data);
-}
-
 export function familyOfAfiSafi(afi: number, safi: number): AddressFamily | undefined {
   if (safi !== Safi.Unicast) return undefined;
   if (afi === Afi.IPv4) return 'ipv4';
@@ -107,9 +103,50 @@ const SCRATCH_V6 = Buffer.alloc(16);
 /** Per-decode duplicate detection; reset for the codes each decode touched (decoding is synchronous). */
 const SEEN = new Uint8Array(256);
 
+function updateError(subcode: UpdateMessageSubcode, detail: string, data?: Buffer): BgpProtocolError {
+  return new BgpProtocolError(ErrorCode.UpdateMessage, subcode, detail, data);
+}
+
+/**
+ * Collects RFC 7606 outcomes while one UPDATE is read. Under strict handling every error is raised
+ * as its RFC 4271 NOTIFICATION instead.
+ */
+class ErrorLog {
+  readonly reports: AttributeErrorReport[] = [];
+  treatAsWithdraw = false;
+
+  constructor(readonly strict: boolean) {}
+
+  /** Records a recoverable error, or throws it when handling is strict. */
+  soften(
+    typeCode: number,
+    action: Rfc7606Action,
+    subcode: UpdateMessageSubcode,
+    reason: string,
+    data?: Buffer,
+  ): void {
+    if (this.strict) throw updateError(subcode, reason, data);
+    this.reports.push({ typeCode, action, subcode, reason });
+    if (action === 'treat-as-withdraw') this.treatAsWithdraw = true;
+  }
+
+  /** For what the UPDATE is not (an unsupported family): reported, never raised. */
+  ignore(typeCode: number, reason: string): void {
+    this.reports.push({
+      typeCode,
+      action: 'attribute-discard',
+      subcode: UpdateMessageSubcode.OptionalAttributeError,
+      reason,
+    });
+  }
+
+  has(typeCode: number): boolean {
+    return this.reports.some((r) => r.typeCode === typeCode);
+  }
+}
+
 /** Decodes the UPDATE body `buf[start..end)` (after the 19-octet header). */
 export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: CodecContext): UpdateMessage {
-  const strict = ctx.errorHandling === 'strict';
   if (end - start < 4) {
     throw updateError(
       UpdateMessageSubcode.MalformedAttributeList,
@@ -141,25 +178,74 @@ export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: Codec
   const nErr = readPrefixes(buf, attrsEnd, end, 'ipv4', nlri);
   if (nErr !== undefined) throw updateError(UpdateMessageSubcode.InvalidNetworkField, `NLRI: ${nErr}`);
 
-  const state: DecodeState = { attrs: {}, unknown: [], notes: [] };
-  const errors: AttributeErrorReport[] = [];
-  let treatAsWithdraw = false;
-  const soften = (typeCode: number, action: Rfc7606Action, subcode: UpdateMessageSubcode, reason: string) => {
-    errors.push({ typeCode, action, subcode, reason });
-    if (action === 'treat-as-withdraw') treatAsWithdraw = true;
-  };
+  const log = new ErrorLog(ctx.errorHandling === 'strict');
+  const state: DecodeState = { attrs: {}, unknown: [] };
+  const attributeCount = readAttributeList(buf, attrsStart, attrsEnd, ctx, state, log, nlri.length > 0);
+  const attrs = state.attrs;
+  if (state.unknown.length > 0) attrs.unknown = state.unknown;
+  if (!ctx.fourOctetAs) applyAs4Attributes(state);
+  const mp = readMpRoutes(buf, state, log);
+  checkWellKnown(attrs, nlri.length > 0, mp.announced.length > 0, log);
 
+  const allWithdrawn = mp.withdrawn.length > 0 ? withdrawn.concat(mp.withdrawn) : withdrawn;
+  const announced: AnnouncedRoutes[] = [];
+  if (log.treatAsWithdraw) {
+    for (const p of nlri) allWithdrawn.push(p);
+    for (const p of mp.announced) allWithdrawn.push(p);
+  } else {
+    const complete = attrs as PathAttributes;
+    if (nlri.length > 0) announced.push({ attributes: complete, prefixes: nlri });
+    if (mp.announced.length > 0 && mp.nextHop !== undefined) {
+      const { nextHop: _nh, nextHopLinkLocal: _ll, ...rest } = complete;
+      const withNextHop: PathAttributes =
+        mp.nextHop.linkLocal === undefined
+          ? { ...rest, nextHop: mp.nextHop.nextHop }
+          : { ...rest, nextHop: mp.nextHop.nextHop, nextHopLinkLocal: mp.nextHop.linkLocal };
+      announced.push({ attributes: withNextHop, prefixes: mp.announced });
+    }
+  }
+
+  const result: UpdateMessage = {
+    type: 'update',
+    withdrawn: allWithdrawn,
+    announced,
+    treatAsWithdraw: log.treatAsWithdraw,
+    attributeErrors: log.reports,
+  };
+  // RFC 4724 2: End-of-RIB is an empty UPDATE (IPv4) or an UPDATE holding only an empty MP_UNREACH.
+  const nothingElse = withdrawnLen === 0 && end === attrsEnd;
+  if (nothingElse && attrsLen === 0) return { ...result, endOfRib: 'ipv4' };
+  if (nothingElse && attributeCount === 1 && mp.unreachFamily !== undefined && mp.withdrawn.length === 0) {
+    return { ...result, endOfRib: mp.unreachFamily };
+  }
+  return result;
+}
+
+/**
+ * Walks the path attributes through the table, filling `state`; returns how many distinct
+ * attributes were seen. Flags, duplicates, unknown types and each record's own checks are applied
+ * here, each error going to RFC 7606 handling or a NOTIFICATION.
+ */
+function readAttributeList(
+  buf: Buffer,
+  attrsStart: number,
+  attrsEnd: number,
+  ctx: CodecContext,
+  state: DecodeState,
+  log: ErrorLog,
+  hasNlriField: boolean,
+): number {
   /**
-   * RFC 7606 4: an attribute list that overruns is treat-as-withdraw, the total length still locating
-   * the NLRI field. But withdrawing needs the NLRI (RFC 7606 3, last paragraph): with an empty NLRI
-   * field and no MP attribute found before the break, the routes could only be in an MP attribute we
-   * cannot see, so the session must be reset.
+   * RFC 7606 4: an attribute list that overruns is treat-as-withdraw, the total length still
+   * locating the NLRI field. But withdrawing needs the NLRI (RFC 7606 3, last paragraph): with an
+   * empty NLRI field and no MP attribute found before the break, the routes could only be in an MP
+   * attribute we cannot see, so the session must be reset.
    */
   const listOverrun = (code: number, subcode: UpdateMessageSubcode, reason: string, data?: Buffer): void => {
-    const nothingToWithdraw =
-      nlri.length === 0 && state.mpReach === undefined && state.mpUnreach === undefined;
-    if (strict || nothingToWithdraw) throw updateError(subcode, reason, data);
-    soften(code, 'treat-as-withdraw', subcode, reason);
+    if (!hasNlriField && state.mpReach === undefined && state.mpUnreach === undefined) {
+      throw updateError(subcode, reason, data);
+    }
+    log.soften(code, 'treat-as-withdraw', subcode, reason, data);
   };
 
   const touched: number[] = [];
@@ -175,9 +261,9 @@ export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: Codec
       }
       const code = buf[at + 1]!;
       const len = headerLen === 4 ? buf.readUInt16BE(at + 2) : buf[at + 2]!;
+      const attrStart = at;
       const vStart = at + headerLen;
       const vEnd = vStart + len;
-      const attrStart = at;
       if (vEnd > attrsEnd) {
         const reason = `attribute ${code} length ${len} runs past the path attributes`;
         listOverrun(
@@ -194,10 +280,10 @@ export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: Codec
       // RFC 7606 3(g): a repeated MP attribute is fatal, any other repeat keeps the first.
       if (SEEN[code] === 1) {
         const reason = `attribute ${spec?.name ?? code} appears more than once`;
-        if (strict || code === AttrType.MpReachNlri || code === AttrType.MpUnreachNlri) {
+        if (code === AttrType.MpReachNlri || code === AttrType.MpUnreachNlri) {
           throw updateError(UpdateMessageSubcode.MalformedAttributeList, reason);
         }
-        soften(code, 'attribute-discard', UpdateMessageSubcode.MalformedAttributeList, reason);
+        log.soften(code, 'attribute-discard', UpdateMessageSubcode.MalformedAttributeList, reason);
         continue;
       }
       SEEN[code] = 1;
@@ -228,12 +314,13 @@ export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: Codec
         (flags & AttrFlag.Partial) !== 0 && spec.flags !== (AttrFlag.Optional | AttrFlag.Transitive);
       if (flagBits !== spec.flags || partialNotAllowed) {
         const reason = `${spec.name} has flags 0x${flags.toString(16)}, expected 0x${spec.flags.toString(16)}`;
+        const data = copyOf(buf, attrStart, vEnd);
         // RFC 7606 3(c): wrong flags make the attribute malformed, handled by treat-as-withdraw
         // unless the attribute's own rule is a session reset.
-        if (strict || spec.onMalformed === 'session-reset') {
-          throw updateError(UpdateMessageSubcode.AttributeFlagsError, reason, copyOf(buf, attrStart, vEnd));
+        if (spec.onMalformed === 'session-reset') {
+          throw updateError(UpdateMessageSubcode.AttributeFlagsError, reason, data);
         }
-        soften(code, 'treat-as-withdraw', UpdateMessageSubcode.AttributeFlagsError, reason);
+        log.soften(code, 'treat-as-withdraw', UpdateMessageSubcode.AttributeFlagsError, reason, data);
         continue;
       }
 
@@ -241,126 +328,102 @@ export function decodeUpdate(buf: Buffer, start: number, end: number, ctx: Codec
         spec.decode(buf, vStart, vEnd, state, ctx);
       } catch (e) {
         if (!(e instanceof MalformedAttribute)) throw e;
-        if (strict || spec.onMalformed === 'session-reset') {
-          throw updateError(e.subcode, e.reason, copyOf(buf, attrStart, vEnd));
-        }
-        soften(code, spec.onMalformed, e.subcode, e.reason);
+        const data = copyOf(buf, attrStart, vEnd);
+        if (spec.onMalformed === 'session-reset') throw updateError(e.subcode, e.reason, data);
+        log.soften(code, spec.onMalformed, e.subcode, e.reason, data);
       }
     }
   } finally {
     for (const c of touched) SEEN[c] = 0;
   }
+  return touched.length;
+}
 
-  const attrs = state.attrs;
-  if (state.unknown.length > 0) attrs.unknown = state.unknown;
-  if (!ctx.fourOctetAs) applyAs4Attributes(state);
+interface MpRoutes {
+  readonly announced: Prefix[];
+  readonly nextHop?: { readonly nextHop: string; readonly linkLocal?: string };
+  readonly withdrawn: Prefix[];
+  readonly unreachFamily?: AddressFamily;
+}
 
-  const announced: AnnouncedRoutes[] = [];
-  const mpAnnounced: Prefix[] = [];
-  let mpNextHop: { nextHop: string; linkLocal?: string } | undefined;
-  let mpFamily: AddressFamily | undefined;
-  if (state.mpReach !== undefined) {
-    const mp = state.mpReach;
-    mpFamily = familyOfAfiSafi(mp.afi, mp.safi);
-    if (mpFamily === undefined) {
-      soften(
+/** The prefixes inside MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760), located by the attribute walk. */
+function readMpRoutes(buf: Buffer, state: DecodeState, log: ErrorLog): MpRoutes {
+  const announced: Prefix[] = [];
+  const withdrawn: Prefix[] = [];
+  let nextHop: MpRoutes['nextHop'];
+  let unreachFamily: AddressFamily | undefined;
+  const reach = state.mpReach;
+  if (reach !== undefined) {
+    const family = familyOfAfiSafi(reach.afi, reach.safi);
+    if (family === undefined) {
+      log.ignore(
         AttrType.MpReachNlri,
-        'attribute-discard',
-        UpdateMessageSubcode.OptionalAttributeError,
-        `MP_REACH_NLRI for AFI ${mp.afi} SAFI ${mp.safi} is not supported; ignored`,
+        `MP_REACH_NLRI for AFI ${reach.afi} SAFI ${reach.safi} is not supported; ignored`,
       );
     } else {
-      const err = readPrefixes(buf, mp.nlriStart, mp.nlriEnd, mpFamily, mpAnnounced);
+      const err = readPrefixes(buf, reach.nlriStart, reach.nlriEnd, family, announced);
       if (err !== undefined)
         throw updateError(UpdateMessageSubcode.InvalidNetworkField, `MP_REACH_NLRI: ${err}`);
-      const nh = decodeMpNextHop(mp.nextHop, mpFamily);
+      const nh = decodeMpNextHop(reach.nextHop, family);
+      // RFC 7606 7.11: the next hop precedes the NLRI, so a bad one still lets us withdraw.
       if (typeof nh === 'string') {
-        // RFC 7606 7.11: the next hop precedes the NLRI, so a bad one still lets us withdraw.
-        if (strict) throw updateError(UpdateMessageSubcode.OptionalAttributeError, nh);
-        soften(AttrType.MpReachNlri, 'treat-as-withdraw', UpdateMessageSubcode.OptionalAttributeError, nh);
+        log.soften(
+          AttrType.MpReachNlri,
+          'treat-as-withdraw',
+          UpdateMessageSubcode.OptionalAttributeError,
+          nh,
+        );
       } else {
-        mpNextHop = nh;
+        nextHop = nh;
       }
     }
   }
-
-  const mpWithdrawn: Prefix[] = [];
-  let unreachFamily: AddressFamily | undefined;
-  if (state.mpUnreach !== undefined) {
-    const mu = state.mpUnreach;
-    unreachFamily = familyOfAfiSafi(mu.afi, mu.safi);
+  const unreach = state.mpUnreach;
+  if (unreach !== undefined) {
+    unreachFamily = familyOfAfiSafi(unreach.afi, unreach.safi);
     if (unreachFamily === undefined) {
-      soften(
+      log.ignore(
         AttrType.MpUnreachNlri,
-        'attribute-discard',
-        UpdateMessageSubcode.OptionalAttributeError,
-        `MP_UNREACH_NLRI for AFI ${mu.afi} SAFI ${mu.safi} is not supported; ignored`,
+        `MP_UNREACH_NLRI for AFI ${unreach.afi} SAFI ${unreach.safi} is not supported; ignored`,
       );
     } else {
-      const err = readPrefixes(buf, mu.nlriStart, mu.nlriEnd, unreachFamily, mpWithdrawn);
+      const err = readPrefixes(buf, unreach.nlriStart, unreach.nlriEnd, unreachFamily, withdrawn);
       if (err !== undefined)
         throw updateError(UpdateMessageSubcode.InvalidNetworkField, `MP_UNREACH_NLRI: ${err}`);
     }
   }
-
-  // RFC 4271 5 / RFC 4760 3: what must be present when routes are announced.
-  if (nlri.length > 0 || mpAnnounced.length > 0) {
-    const missing: [AttrType, string][] = [];
-    if (attrs.origin === undefined && !errors.some((e) => e.typeCode === AttrType.Origin))
-      missing.push([AttrType.Origin, 'ORIGIN']);
-    if (attrs.asPath === undefined && !errors.some((e) => e.typeCode === AttrType.AsPath))
-      missing.push([AttrType.AsPath, 'AS_PATH']);
-    if (
-      nlri.length > 0 &&
-      attrs.nextHop === undefined &&
-      !errors.some((e) => e.typeCode === AttrType.NextHop)
-    ) {
-      missing.push([AttrType.NextHop, 'NEXT_HOP']);
-    }
-    for (const [code, name] of missing) {
-      const reason = `well-known attribute ${name} is missing`;
-      if (strict)
-        throw updateError(UpdateMessageSubcode.MissingWellKnownAttribute, reason, Buffer.from([code]));
-      soften(code, 'treat-as-withdraw', UpdateMessageSubcode.MissingWellKnownAttribute, reason);
-    }
-  }
-
-  const allWithdrawn = mpWithdrawn.length > 0 ? withdrawn.concat(mpWithdrawn) : withdrawn;
-  if (treatAsWithdraw) {
-    for (const p of nlri) allWithdrawn.push(p);
-    for (const p of mpAnnounced) allWithdrawn.push(p);
-  } else {
-    const complete = attrs as PathAttributes;
-    if (nlri.length > 0) announced.push({ attributes: complete, prefixes: nlri });
-    if (mpAnnounced.length > 0 && mpNextHop !== undefined) {
-      const { nextHop: _nh, nextHopLinkLocal: _ll, ...rest } = complete;
-      const withNextHop: PathAttributes =
-        mpNextHop.linkLocal === undefined
-          ? { ...rest, nextHop: mpNextHop.nextHop }
-          : { ...rest, nextHop: mpNextHop.nextHop, nextHopLinkLocal: mpNextHop.linkLocal };
-      announced.push({ attributes: withNextHop, prefixes: mpAnnounced });
-    }
-  }
-
-  const result: UpdateMessage = {
-    type: 'update',
-    withdrawn: allWithdrawn,
-    announced,
-    treatAsWithdraw,
-    attributeErrors: errors,
+  const routes: MpRoutes = { announced, withdrawn };
+  return {
+    ...routes,
+    ...(nextHop !== undefined ? { nextHop } : {}),
+    ...(unreachFamily !== undefined ? { unreachFamily } : {}),
   };
-  // RFC 4724 2: End-of-RIB is an empty UPDATE (IPv4) or an UPDATE holding only an empty MP_UNREACH.
-  if (withdrawnLen === 0 && attrsLen === 0 && end === attrsEnd) return { ...result, endOfRib: 'ipv4' };
-  if (
-    unreachFamily !== undefined &&
-    mpWithdrawn.length === 0 &&
-    withdrawnLen === 0 &&
-    end === attrsEnd &&
-    touched.length === 1
-  ) {
-    return { ...result, endOfRib: unreachFamily };
+}
+
+/** RFC 4271 5 / RFC 4760 3: ORIGIN and AS_PATH with any route, NEXT_HOP with IPv4 NLRI-field routes. */
+function checkWellKnown(
+  attrs: Partial<PathAttributes>,
+  hasNlriField: boolean,
+  hasMpRoutes: boolean,
+  log: ErrorLog,
+): void {
+  if (!hasNlriField && !hasMpRoutes) return;
+  const required: [AttrType, string, boolean][] = [
+    [AttrType.Origin, 'ORIGIN', attrs.origin !== undefined],
+    [AttrType.AsPath, 'AS_PATH', attrs.asPath !== undefined],
+    [AttrType.NextHop, 'NEXT_HOP', !hasNlriField || attrs.nextHop !== undefined],
+  ];
+  for (const [code, name, present] of required) {
+    // An attribute that was there but malformed is already reported; it is not also "missing".
+    if (present || log.has(code)) continue;
+    log.soften(
+      code,
+      'treat-as-withdraw',
+      UpdateMessageSubcode.MissingWellKnownAttribute,
+      `well-known attribute ${name} is missing`,
+      Buffer.from([code]),
+    );
   }
-  return result;
 }
 
 function copyOf(buf: Buffer, start: number, end: number): Buffer {
