@@ -12,7 +12,6 @@ import { CliContext, CliError, type CliIo } from './context.js';
 import { registerResourceCommands } from './commands/resources.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerIpamCommands } from './commands/ipam.js';
-import { registerIpamCommands } from './commands/ipam.js';
 import { registerPolicyCommands } from './commands/policy-explain.js';
 import { registerDatastoreCommands } from './commands/datastore.js';
 
@@ -46,7 +45,6 @@ export function buildProgram(ctx: CliContext): Command {
   program.enablePositionalOptions(false);
   registerResourceCommands(program, ctx);
   registerConfigCommands(program, ctx);
-  registerIpamCommands(program, ctx);
   registerIpamCommands(program, ctx);
   registerPolicyCommands(program, ctx);
   registerDatastoreCommands(program, ctx);
