@@ -45,11 +45,20 @@ export interface AnnouncementGroup {
   readonly prefixes: readonly Prefix[];
 }
 
-/** What to send one peer after a batch of RIB changes. */
+/** Prefixes of one family to withdraw (one family per UPDATE: NLRI field or MP_UNREACH_NLRI). */
+export interface WithdrawalGroup {
+  readonly family: AddressFamily;
+  readonly prefixes: readonly Prefix[];
+}
+
+/**
+ * What to send one peer after a batch of RIB changes. Send the withdrawals and announcements (in
+ * any order: no prefix is in both), then End-of-RIB for each family listed.
+ */
 export interface PeerAdvertisement {
   readonly peerId: PeerId;
   readonly announce: readonly AnnouncementGroup[];
-  readonly withdraw: readonly Prefix[];
+  readonly withdraw: readonly WithdrawalGroup[];
   /** Families whose initial table this batch completes: send End-of-RIB for them after it (RFC 4724 2). */
   readonly endOfRib: readonly AddressFamily[];
 }
@@ -92,7 +101,13 @@ export class AdvertisementBatch {
       if (v4.length > 0) announce.push({ family: 'ipv4', attrs, prefixes: v4 });
       if (v6.length > 0) announce.push({ family: 'ipv6', attrs, prefixes: v6 });
     }
-    return { peerId, announce, withdraw: [...this.withdrawn].map(prefixFromKey), endOfRib };
+    const v4: Prefix[] = [];
+    const v6: Prefix[] = [];
+    for (const key of this.withdrawn) (typeof key === 'number' ? v4 : v6).push(prefixFromKey(key));
+    const withdraw: WithdrawalGroup[] = [];
+    if (v4.length > 0) withdraw.push({ family: 'ipv4', prefixes: v4 });
+    if (v6.length > 0) withdraw.push({ family: 'ipv6', prefixes: v6 });
+    return { peerId, announce, withdraw, endOfRib };
   }
 }
 

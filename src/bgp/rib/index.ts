@@ -10,7 +10,7 @@ export type {
   PeerRibStats,
 } from './rib.js';
 export type { RouteChange } from './loc-rib.js';
-export type { PeerAdvertisement, AnnouncementGroup } from './adj-rib-out.js';
+export type { PeerAdvertisement, AnnouncementGroup, WithdrawalGroup } from './adj-rib-out.js';
 export { selectBestPath, DECISION_STEP_SOURCE, DEFAULT_DECISION_OPTIONS } from './decision.js';
 export type { DecisionStep, DecisionOptions, Selection, Elimination } from './decision.js';
 export { LOCAL_SOURCE, DEFAULT_LOCAL_PREF, asPathLength, neighbourAs, effectiveLocalPref } from './path.js';

@@ -118,7 +118,7 @@ describe('RIB outputs stay consistent under random event sequences', () => {
           }
           for (const adv of changes.advertisements) {
             const view = wire[PEERS.findIndex((p) => p.address === adv.peerId)]!;
-            for (const p of adv.withdraw) view.delete(prefixText(p));
+            for (const g of adv.withdraw) for (const p of g.prefixes) view.delete(prefixText(p));
             for (const g of adv.announce) for (const p of g.prefixes) view.set(prefixText(p), g.attrs);
           }
           const expectedFib = new Map(

@@ -233,3 +233,21 @@ describe('downward default (seed "Downward Default model")', () => {
     assert.deepEqual(describeAdvertisement(rib.flush(), D1.address), ['+0.0.0.0/0', 'eor:ipv4']);
   });
 });
+
+describe('advertisement shape for the encoder', () => {
+  test('withdrawals come one group per family, as UPDATEs must carry them', () => {
+    const rib = newRib();
+    rib.peerUp(ribPeer('10.0.0.2', LOCAL_AS), 0);
+    rib.originate([BLOCK, prefix('2001:db8:65::/64'), prefix('10.65.2.0/26')], 0);
+    rib.flush();
+    rib.withdrawOriginated([BLOCK, prefix('2001:db8:65::/64'), prefix('10.65.2.0/26')]);
+    const [adv] = rib.flush().advertisements;
+    assert.deepEqual(
+      adv?.withdraw.map((g) => [g.family, g.prefixes.length]),
+      [
+        ['ipv4', 2],
+        ['ipv6', 1],
+      ],
+    );
+  });
+});

@@ -89,7 +89,7 @@ export function describeAdvertisement(changes: RibChanges, peerId: string): stri
   if (!adv) return [];
   return [
     ...adv.announce.flatMap((g) => g.prefixes.map((p) => `+${prefixText(p)}`)),
-    ...adv.withdraw.map((p) => `-${prefixText(p)}`),
+    ...adv.withdraw.flatMap((g) => g.prefixes.map((p) => `-${prefixText(p)}`)),
     ...adv.endOfRib.map((f) => `eor:${f}`),
   ].sort();
 }

@@ -189,3 +189,24 @@ describe('import: Adj-RIB-In and import policy', () => {
     ]);
   });
 });
+
+describe('explaining a decision', () => {
+  test('route() names the deciding step and explain() the step that removed each loser', () => {
+    const rib = newRib();
+    const a = ribPeer('192.0.2.1', 65001);
+    const b = ribPeer('192.0.2.2', 65002);
+    rib.peerUp(a, 0);
+    rib.peerUp(b, 0);
+    rib.announce(a.address, [P], attrs({ asPath: seq(65001, 7) }), 0);
+    rib.announce(b.address, [P], attrs({ asPath: seq(65002) }), 0);
+    rib.flush();
+    const view = rib.route(P);
+    assert.equal(view?.best?.source.kind === 'peer' ? view.best.source.peerId : '', b.address);
+    assert.equal(view?.reason, 'shortest-as-path');
+    const { eliminated } = rib.explain(P);
+    assert.deepEqual(
+      eliminated.map((e) => [e.path.source.kind === 'peer' ? e.path.source.peerId : 'local', e.step]),
+      [[a.address, 'shortest-as-path']],
+    );
+  });
+});
