@@ -4,3 +4,4 @@ export * from './selector/index.js';
 export * from './datastore/index.js';
 export * as bgp from './bgp/index.js';
 export * from './api/index.js';
+export * from './ipam/index.js';
