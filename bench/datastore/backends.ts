@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import type { Datastore } from '../../src/datastore/types.js';
+import { ETCD_BENCH_BACKENDS } from './etcd.js';
 
 /**
  * The backends the datastore benchmark measures, one entry each. The benchmark runs every
@@ -30,7 +31,7 @@ const sqlite: BenchBackend = {
   },
 };
 
-export const BENCH_BACKENDS: readonly BenchBackend[] = [sqlite];
+export const BENCH_BACKENDS: readonly BenchBackend[] = [sqlite, ...ETCD_BENCH_BACKENDS];
 
 export function findBenchBackend(name: string): BenchBackend {
   const backend = BENCH_BACKENDS.find((b) => b.name === name);

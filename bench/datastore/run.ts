@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_BACKENDS, type BenchBackend } from './backends.js';
+import { etcdOverhead } from './etcd.js';
 import type { BenchJob, BenchResult, FromWorker, ToWorker } from './protocol.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3_000);
@@ -184,6 +185,13 @@ async function main(): Promise<void> {
     `datastore benchmark: node ${process.version}, ${cpus().length} CPUs, ${DURATION_MS} ms per throughput run, ${WATCH_EVENTS} watch events at one per ${WATCH_WRITE_INTERVAL_MS} ms\n`,
   );
   printTable(results);
+  const etcdVsRawClient = etcdOverhead(results);
+  if (etcdVsRawClient)
+    console.log(
+      `\netcd layer vs raw etcd3 client (1.00 = same; target <= 1.20): ${Object.entries(etcdVsRawClient)
+        .map(([metric, ratio]) => `${metric} ${ratio.toFixed(2)}`)
+        .join(', ')}`,
+    );
   const verdicts = Object.fromEntries(
     Object.entries(results).map(([name, r]) => [
       name,
@@ -210,6 +218,7 @@ async function main(): Promise<void> {
         targets: TARGETS,
         results,
         meetsTargets: verdicts,
+        etcdVsRawClient,
       },
       null,
       2,
