@@ -80,6 +80,9 @@ const v4Msgs = encodeUpdates(attrs, v4, ctx);
 const v4Withdraw = encodeWithdrawals(v4, ctx);
 const v6Msgs = encodeUpdates({ ...attrs, nextHop: '2001:db8::1' }, v6, ctx);
 const stream = Buffer.concat(v4Msgs);
+// Churn: one prefix per UPDATE, where per-message cost (header, attributes) dominates.
+const CHURN = 20_000;
+const singles = v4.slice(0, CHURN).map((p) => encodeUpdates(attrs, [p], ctx)[0]!);
 
 const rows: Row[] = [
   measure(`encode ${N} IPv4 /24 announcements`, N, () => encodeUpdates(attrs, v4, ctx).length),
@@ -93,6 +96,11 @@ const rows: Row[] = [
     }
     return count;
   }),
+  measure(`encode ${CHURN} single-prefix UPDATEs`, CHURN, () => {
+    for (let i = 0; i < CHURN; i++) encodeUpdates(attrs, [v4[i]!], ctx);
+    return CHURN;
+  }),
+  measure(`decode ${CHURN} single-prefix UPDATEs`, CHURN, () => decodeAll(singles)),
   measure(`encode ${N} IPv4 withdrawals`, N, () => encodeWithdrawals(v4, ctx).length),
   measure(`decode ${N} IPv4 withdrawals`, N, () => decodeAll(v4Withdraw)),
   measure(

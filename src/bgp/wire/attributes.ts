@@ -76,25 +76,31 @@ const WELL_KNOWN = AttrFlag.Transitive;
 const OPTIONAL_TRANSITIVE = AttrFlag.Optional | AttrFlag.Transitive;
 const OPTIONAL = AttrFlag.Optional;
 
-/** Writes flags, type, length (extended when over 255 octets) around the value `body` writes. */
+/**
+ * Writes flags, type, length around the value `body` writes, in place: the value is written first
+ * behind a one-octet length, and only a value over 255 octets moves up one octet for the extended
+ * (two-octet) length.
+ */
 export function writeAttribute(
   w: ByteWriter,
   flags: number,
   code: number,
   body: (w: ByteWriter) => void,
 ): void {
-  const value = new ByteWriter(64);
-  body(value);
-  const bytes = value.toBuffer();
-  if (bytes.length > 255)
-    w.u8((flags | AttrFlag.ExtendedLength) & 0xff)
-      .u8(code)
-      .u16(bytes.length);
-  else
-    w.u8(flags & ~AttrFlag.ExtendedLength & 0xff)
-      .u8(code)
-      .u8(bytes.length);
-  w.bytes(bytes);
+  const headerAt = w.skip(3);
+  const valueAt = w.length;
+  body(w);
+  const len = w.length - valueAt;
+  if (len > 255) {
+    w.insertGap(valueAt, 1);
+    w.patchU8(headerAt, (flags | AttrFlag.ExtendedLength) & 0xff);
+    w.patchU8(headerAt + 1, code);
+    w.patchU16(headerAt + 2, len);
+  } else {
+    w.patchU8(headerAt, flags & ~AttrFlag.ExtendedLength & 0xff);
+    w.patchU8(headerAt + 1, code);
+    w.patchU8(headerAt + 2, len);
+  }
 }
 
 function expectLength(start: number, end: number, len: number, what: string): void {

@@ -65,6 +65,14 @@ export class ByteWriter {
     this.buf.writeUInt16BE(v & 0xffff, at);
   }
 
+  /** Opens `n` zeroed octets at `at`, moving what was written after it (for a length field that grew). */
+  insertGap(at: number, n: number): void {
+    this.ensure(n);
+    this.buf.copyWithin(at + n, at, this.pos);
+    this.buf.fill(0, at, at + n);
+    this.pos += n;
+  }
+
   /** A copy sized exactly to the written bytes (the backing store may be larger). */
   toBuffer(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
