@@ -124,8 +124,7 @@ export class ResourceClient {
       return decodeResource(kv) as R;
     } catch (e) {
       if (e instanceof KeyNotFoundError) throw new ResourceNotFoundError(this.id(res));
-      if (e instanceof RevisionConflictError)
-        throw new ResourceConflictError(this.id(res));
+      if (e instanceof RevisionConflictError) throw new ResourceConflictError(this.id(res));
       throw e;
     }
   }
@@ -167,8 +166,7 @@ export class ResourceClient {
       return decodeResource(kv) as ResourceOfKind<K>;
     } catch (e) {
       if (e instanceof KeyNotFoundError) throw new ResourceNotFoundError(id);
-      if (e instanceof RevisionConflictError)
-        throw new ResourceConflictError(id);
+      if (e instanceof RevisionConflictError) throw new ResourceConflictError(id);
       throw e;
     }
   }

@@ -132,6 +132,11 @@ export class FelixCalculator {
     else this.remove(update.kind, update.name, update.namespace);
   }
 
+  /** The effective FelixConfiguration for this host (`default`, overridden by `node.<host>`). */
+  config(): FelixConfigurationSpec {
+    return { ...this.felixConfig, ...this.nodeFelixConfig };
+  }
+
   setAffineBlocks(cidrs: readonly string[]): void {
     this.affineBlocks = [...cidrs].sort();
   }
@@ -383,7 +388,7 @@ export class FelixCalculator {
         }))
         .sort((a, b) => a.cidr.localeCompare(b.cidr)),
       affineBlocks: this.affineBlocks,
-      config: { ...this.felixConfig, ...this.nodeFelixConfig },
+      config: this.config(),
     };
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * calico-node: the per-host daemon and composition root. It starts the components this host runs
+ * (Felix now; BGP joins here), the health/metrics endpoint, and stops them cleanly on SIGTERM.
+ * Everything it needs is passed in, so tests start it in-process or as a process in a namespace.
+ */
+import type { Server } from 'node:http';
+import type { Datastore } from '../datastore/types.js';
+import type { CommandRunner } from '../kernel/runner.js';
+import type { Logger } from '../log.js';
+import { FelixAgent } from '../felix/agent.js';
+import { startHealthServer, type HealthSource } from './health.js';
+
+export interface CalicoNodeOptions {
+  readonly nodeName: string;
+  readonly datastore: Datastore;
+  readonly runner: CommandRunner;
+  readonly logger: Logger;
+  readonly felix: boolean;
+  /** Port of the loopback health/metrics endpoint; 0 picks a free one, undefined disables it. */
+  readonly healthPort?: number;
+  readonly refreshIntervalMs?: number;
+  readonly ipv6?: boolean;
+}
+
+export class CalicoNode implements HealthSource {
+  private felix: FelixAgent | undefined;
+  private server: Server | undefined;
+
+  constructor(private readonly opts: CalicoNodeOptions) {}
+
+  async start(): Promise<void> {
+    const { logger } = this.opts;
+    logger.info(
+      { node: this.opts.nodeName, datastore: this.opts.datastore.type, felix: this.opts.felix },
+      'calico-node starting',
+    );
+    // A host that routes for its workloads must forward; Calico's start-up does the same.
+    for (const s of ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']) {
+      const r = await this.opts.runner.run('sysctl', ['-q', '-w', s]);
+      if (r.code !== 0) logger.warn({ sysctl: s, error: r.stderr.trim() }, 'could not enable forwarding');
+    }
+    if (this.opts.felix) {
+      this.felix = new FelixAgent({
+        nodeName: this.opts.nodeName,
+        datastore: this.opts.datastore,
+        runner: this.opts.runner,
+        logger: logger.child({ component: 'felix' }),
+        ...(this.opts.refreshIntervalMs !== undefined
+          ? { refreshIntervalMs: this.opts.refreshIntervalMs }
+          : {}),
+        ...(this.opts.ipv6 !== undefined ? { ipv6: this.opts.ipv6 } : {}),
+      });
+      this.felix.start();
+    }
+    if (this.opts.healthPort !== undefined) {
+      this.server = await startHealthServer(this, this.opts.healthPort);
+      const addr = this.server.address();
+      logger.info(
+        { port: typeof addr === 'object' && addr ? addr.port : this.opts.healthPort },
+        'health endpoint listening',
+      );
+    }
+  }
+
+  ready(): boolean {
+    return this.felix?.metrics.ready ?? true;
+  }
+
+  metrics() {
+    const m = this.felix?.metrics;
+    if (!m) return [];
+    return [
+      {
+        name: 'felix_int_dataplane_apply_total',
+        help: 'Dataplane applies completed',
+        type: 'counter' as const,
+        value: m.applies,
+      },
+      {
+        name: 'felix_int_dataplane_failures_total',
+        help: 'Dataplane applies that failed',
+        type: 'counter' as const,
+        value: m.applyFailures,
+      },
+      {
+        name: 'felix_int_dataplane_apply_time_seconds',
+        help: 'Duration of the last dataplane apply',
+        type: 'gauge' as const,
+        value: m.lastApplyMs / 1000,
+      },
+      {
+        name: 'felix_iptables_rules',
+        help: 'iptables rules programmed (IPv4 and IPv6)',
+        type: 'gauge' as const,
+        value: m.rules,
+      },
+      {
+        name: 'felix_ipset_members',
+        help: 'ipset members programmed',
+        type: 'gauge' as const,
+        value: m.ipsetMembers,
+      },
+      {
+        name: 'felix_resyncs_total',
+        help: 'Datastore resyncs after a lost watch',
+        type: 'counter' as const,
+        value: m.resyncs,
+      },
+    ];
+  }
+
+  async waitReady(timeoutMs?: number): Promise<void> {
+    await this.felix?.waitReady(timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    this.opts.logger.info('calico-node stopping');
+    await this.felix?.stop();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.opts.datastore.close();
+  }
+}
