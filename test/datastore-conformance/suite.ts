@@ -411,6 +411,17 @@ export function runDatastoreConformance(name: string, factory: DatastoreFactory)
           await watch.return?.();
         }));
 
+      test('from a revision not yet reached delivers only the changes after it', () =>
+        withStore(async ({ datastore }, root) => {
+          const now = await datastore.currentRevision();
+          const watch = datastore.watch(root, { fromRevision: now + 2 })[Symbol.asyncIterator]();
+          await datastore.create(`${root}a`, '1');
+          await datastore.create(`${root}b`, '2');
+          const third = await datastore.create(`${root}c`, '3');
+          assert.deepEqual(await readEvents(watch, 1), [{ type: 'added', kv: third }]);
+          await watch.return?.();
+        }));
+
       test('from a list revision misses nothing and repeats nothing', () =>
         withStore(async ({ datastore }, root) => {
           for (let i = 0; i < 20; i++)
