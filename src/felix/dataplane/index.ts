@@ -39,19 +39,23 @@ export class Dataplane {
     this.sysctls = new InterfaceSysctlDriver(runner);
   }
 
-  /** `full` re-applies interface settings too (the periodic refresh). */
-  async apply(desired: DesiredDataplane, full = false): Promise<ApplyReport> {
-    const sets = await this.ipsets.ensure(desired.ipsets);
+  /**
+   * `full` reads everything back from the kernel and re-applies interface settings (the periodic
+   * refresh that repairs drift); otherwise the drivers diff against what they last wrote, so an
+   * update costs only its own changes.
+   */
+  async apply(desired: DesiredDataplane, full = true): Promise<ApplyReport> {
+    const sets = await this.ipsets.ensure(desired.ipsets, full);
     let rules = 0;
     let chainsWritten = 0;
     let changed = sets.changed;
     for (const driver of this.iptables) {
-      const r = await driver.apply(desired.iptables[driver.version]);
+      const r = await driver.apply(desired.iptables[driver.version], full);
       rules += r.rules;
       chainsWritten += r.chainsWritten;
       changed ||= r.changed;
     }
-    changed = (await this.ipsets.prune(desired.ipsets)) || changed;
+    changed = (await this.ipsets.prune(desired.ipsets, full)) || changed;
     const routes = await this.routes.apply(desired.routes);
     const sysctlErrors = await this.sysctls.apply(desired.interfaces, full);
     return {

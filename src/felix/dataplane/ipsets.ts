@@ -76,23 +76,47 @@ export function planIpsetPrune(desired: readonly IpsetSpec[], actual: Map<string
 }
 
 export class IpsetDriver {
+  /** Our sets as we last wrote them; trusted between full applies, which read the kernel back. */
+  private cache: Map<string, SavedSet> | undefined;
+
   constructor(private readonly runner: CommandRunner) {}
 
-  private async read(): Promise<Map<string, SavedSet>> {
-    return parseIpsetSave(await runChecked(this.runner, 'ipset', ['save']));
+  private async read(full: boolean): Promise<Map<string, SavedSet>> {
+    if (!full && this.cache) return this.cache;
+    const all = parseIpsetSave(await runChecked(this.runner, 'ipset', ['save']));
+    this.cache = new Map([...all].filter(([name]) => isOurSet(name)));
+    return this.cache;
+  }
+
+  private async restore(input: string): Promise<void> {
+    if (!input) return;
+    const cache = this.cache;
+    this.cache = undefined;
+    await runChecked(this.runner, 'ipset', ['restore'], { input });
+    this.cache = cache;
   }
 
   /** Phase 1: create and update; returns the number of members programmed. */
-  async ensure(desired: readonly IpsetSpec[]): Promise<{ changed: boolean; members: number }> {
-    const input = planIpsetEnsure(desired, await this.read());
-    if (input) await runChecked(this.runner, 'ipset', ['restore'], { input });
+  async ensure(desired: readonly IpsetSpec[], full = true): Promise<{ changed: boolean; members: number }> {
+    const actual = await this.read(full);
+    const input = planIpsetEnsure(desired, actual);
+    await this.restore(input);
+    for (const s of desired)
+      actual.set(s.name, {
+        type: s.type,
+        family: s.family === 4 ? 'inet' : 'inet6',
+        members: new Set(s.members.map(canonicalMember)),
+      });
     return { changed: input.length > 0, members: desired.reduce((n, s) => n + s.members.length, 0) };
   }
 
   /** Phase 2: destroy our sets that nothing wants. */
-  async prune(desired: readonly IpsetSpec[]): Promise<boolean> {
-    const input = planIpsetPrune(desired, await this.read());
-    if (input) await runChecked(this.runner, 'ipset', ['restore'], { input });
+  async prune(desired: readonly IpsetSpec[], full = true): Promise<boolean> {
+    const actual = await this.read(full);
+    const input = planIpsetPrune(desired, actual);
+    await this.restore(input);
+    const wanted = new Set(desired.map((s) => s.name));
+    for (const name of [...actual.keys()]) if (!wanted.has(name)) actual.delete(name);
     return input.length > 0;
   }
 }

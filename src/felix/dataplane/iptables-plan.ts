@@ -163,3 +163,25 @@ export function planIptables(
   }
   return { restore, plans };
 }
+
+/**
+ * What the kernel holds after a successful restore of `desired`, in the form `parseIptablesSave`
+ * returns, so the next apply can diff against it without reading the kernel. Foreign rules in
+ * kernel chains are not known here; they only matter on a full (read-back) apply.
+ */
+export function expectedAfter(desired: IptablesState): SavedTables {
+  const tables: SavedTables = new Map();
+  for (const table of IPTABLES_TABLES) {
+    const chains = new Map<string, SavedChain>();
+    for (const chain of desired.chains[table] ?? []) {
+      const hashes = ruleHashes(chain.name, chain.rules);
+      chains.set(chain.name, { hashes, lines: chain.rules.map((r, i) => ruleArgs(r, hashes[i] ?? '')) });
+    }
+    for (const hook of desired.hooks.filter((h) => h.table === table)) {
+      const hashes = ruleHashes(hook.chain, hook.rules);
+      chains.set(hook.chain, { hashes, lines: hook.rules.map((r, i) => ruleArgs(r, hashes[i] ?? '')) });
+    }
+    tables.set(table, chains);
+  }
+  return tables;
+}

@@ -7,7 +7,7 @@
 import type { CommandRunner } from '../../kernel/runner.js';
 import { runChecked } from '../../kernel/runner.js';
 import type { IpVersion, IptablesState } from '../model.js';
-import { parseIptablesSave, planIptables } from './iptables-plan.js';
+import { expectedAfter, parseIptablesSave, planIptables, type SavedTables } from './iptables-plan.js';
 
 export interface IptablesApplyReport {
   readonly changed: boolean;
@@ -20,6 +20,8 @@ export interface IptablesApplyReport {
 export class IptablesDriver {
   private readonly save: string;
   private readonly restore: string;
+  /** What we believe the kernel holds; trusted between full applies, which read the kernel back. */
+  private cache: SavedTables | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -29,15 +31,21 @@ export class IptablesDriver {
     this.restore = version === 4 ? 'iptables-restore' : 'ip6tables-restore';
   }
 
-  async apply(desired: IptablesState): Promise<IptablesApplyReport> {
-    const actual = parseIptablesSave(await runChecked(this.runner, this.save, []));
+  /** `full` reads the kernel back (the periodic refresh that repairs drift); otherwise the cache is trusted. */
+  async apply(desired: IptablesState, full = true): Promise<IptablesApplyReport> {
+    const actual =
+      !full && this.cache ? this.cache : parseIptablesSave(await runChecked(this.runner, this.save, []));
     const { restore, plans } = planIptables(desired, actual);
     const all = Object.values(plans);
     const rules = Object.values(desired.chains).reduce(
       (n, chains) => n + chains.reduce((m, c) => m + c.rules.length, 0),
       0,
     );
-    if (restore) await runChecked(this.runner, this.restore, ['-w', '10', '--noflush'], { input: restore });
+    if (restore) {
+      this.cache = undefined;
+      await runChecked(this.runner, this.restore, ['-w', '10', '--noflush'], { input: restore });
+    }
+    this.cache = expectedAfter(desired);
     return {
       changed: restore.length > 0,
       chainsWritten: all.reduce((n, p) => n + p.chainsWritten.length, 0),
