@@ -53,14 +53,41 @@ export const STANDARD_USERS: readonly EtcdUserSpec[] = [
 
 const READY_TIMEOUT_MS = 20_000;
 
+const BINARY_PACKAGES: Record<string, string> = {
+  etcd: 'etcd-server',
+  etcdctl: 'etcd-client',
+  openssl: 'openssl',
+};
+
+function missingBinaries(): string[] {
+  return Object.keys(BINARY_PACKAGES).filter(
+    (binary) => spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0,
+  );
+}
+
+/**
+ * Makes sure etcd, etcdctl and openssl are installed: as root, installs the Debian packages that are
+ * missing (the system etcd they start is stopped; tests run their own); otherwise, or if that fails,
+ * throws with the command to run. Never lets an etcd test pass without etcd.
+ */
 export function requireEtcdBinaries(): void {
-  for (const binary of ['etcd', 'etcdctl', 'openssl']) {
-    const found = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
-    if (found.status !== 0) {
-      throw new Error(
-        `${binary} is not installed; the etcd tests need it: apt-get install -y etcd-server etcd-client openssl (scripts/setup.sh does this)`,
-      );
-    }
+  let missing = missingBinaries();
+  if (missing.length > 0 && process.getuid?.() === 0) {
+    const packages = missing.map((binary) => BINARY_PACKAGES[binary]).join(' ');
+    spawnSync(
+      'sh',
+      [
+        '-c',
+        `export DEBIAN_FRONTEND=noninteractive; (apt-get install -y -qq --no-install-recommends ${packages} || (apt-get update -qq && apt-get install -y -qq --no-install-recommends ${packages})) && (systemctl disable --now etcd || true)`,
+      ],
+      { stdio: 'ignore', timeout: 300_000 },
+    );
+    missing = missingBinaries();
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.join(', ')} not installed; the etcd tests need them: apt-get install -y ${missing.map((b) => BINARY_PACKAGES[b]).join(' ')} (scripts/setup.sh does this)`,
+    );
   }
 }
 
