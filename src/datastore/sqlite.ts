@@ -169,7 +169,8 @@ export class SqliteDatastore implements Datastore {
 
   watch(prefix: string, options: WatchOptions = {}): AsyncIterableIterator<WatchEvent> {
     if (this.closed) return failedWatch(this.closedError());
-    if (options.fromRevision !== undefined) requireNonNegativeInteger('watch fromRevision', options.fromRevision);
+    if (options.fromRevision !== undefined)
+      requireNonNegativeInteger('watch fromRevision', options.fromRevision);
     try {
       const wasIdle = this.hub.size === 0;
       this.bringWatchersUpToDate(wasIdle);
