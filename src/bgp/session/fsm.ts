@@ -189,6 +189,8 @@ export class BgpFsm {
         this.retryCounter = 0;
         return this.toIdle('ManualStop', { countFailure: false });
       case 'ConnectRetryTimer_Expires': {
+        // A passive FSM never runs this timer; a stray expiry must not make it dial out.
+        if (this.config.passive === true) return [];
         const actions: FsmAction[] = [];
         if (this.current === 'Connect') actions.push({ type: 'disconnect' });
         actions.push(...this.startConnectRetry(), { type: 'connect' });

@@ -2,6 +2,7 @@
 // actions. A completeness check makes sure no (state, event) pair is left out of the table.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Origin } from '../../../../src/bgp/types.js';
 import {
   BgpFsm,
@@ -403,6 +404,12 @@ describe('FSM details', () => {
     const fsm = new BgpFsm({ ...CONFIG, passive: true });
     assert.deepEqual(summarize(fsm.handle(EVENTS.ManualStart)), []);
     assert.equal(fsm.state, 'Active');
+    assert.deepEqual(
+      summarize(fsm.handle(EVENTS.ConnectRetryTimer_Expires)),
+      [],
+      'a stray expiry does not dial out',
+    );
+    assert.equal(fsm.state, 'Active');
     assert.deepEqual(summarize(fsm.handle(EVENTS.TcpConnectionConfirmed)), [
       'stop ConnectRetry',
       'send open',
@@ -545,4 +552,33 @@ describe('FSM details', () => {
       assert.equal(down?.type === 'sessionDown' && down.down.retainStaleRoutes, c.keep);
     });
   }
+});
+
+describe('FSM invariants under random event sequences (fast-check)', () => {
+  const eventTypes = Object.keys(EVENTS) as FsmEventType[];
+  test('never throws; entering Idle always stops every timer and drops the connection; Established implies a negotiated session', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...eventTypes), { maxLength: 60 }),
+        fc.boolean(),
+        (events, passive) => {
+          const fsm = new BgpFsm({ ...CONFIG, passive });
+          for (const e of events) {
+            const before = fsm.state;
+            const actions = fsm.handle(EVENTS[e]);
+            if (fsm.state === 'Idle' && before !== 'Idle') {
+              const summary = summarize(actions);
+              for (const must of STOP_ALL)
+                assert.ok(summary.includes(must), `${before} + ${e}: ${summary.join(', ')}`);
+              assert.ok(!actions.some((a) => a.type === 'startTimer'), 'no timer started on the way to Idle');
+            }
+            if (fsm.state === 'Established') assert.ok(fsm.negotiated !== undefined);
+            if (passive)
+              assert.ok(!actions.some((a) => a.type === 'connect'), 'a passive FSM never dials out');
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 });

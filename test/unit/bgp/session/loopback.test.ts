@@ -144,6 +144,13 @@ describe('BgpSession over loopback', { timeout: 30_000 }, () => {
       assert.equal((await down).retainStaleRoutes, false);
       assert.equal(a.state, 'Idle');
       assert.match(b.info, /received Cease \/ AdministrativeShutdown/);
+
+      // B keeps retrying on its own; once A starts again the peering comes back.
+      const againA = next(a, 'established');
+      const againB = next(b, 'established');
+      a.start();
+      await Promise.all([againA, againB]);
+      assert.deepEqual([a.state, b.state], ['Established', 'Established']);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
       await Promise.all([listenA.close(), listenB.close()]);
