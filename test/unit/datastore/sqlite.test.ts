@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
 import { DatastoreUnavailableError } from '../../../src/datastore/errors.js';
 import { SqliteDatastore, type SqliteDatastoreOptions } from '../../../src/datastore/sqlite.js';
@@ -112,6 +114,42 @@ describe('sqlite datastore file handling', () => {
       });
     });
   }
+});
+
+/**
+ * Opens `path` as a user who cannot write it and returns the error message. Root can write anything,
+ * so under root the attempt runs in a child process as `nobody`; otherwise the file is made read-only.
+ */
+function openWithoutWriteAccess(path: string): string {
+  if (process.getuid?.() !== 0) {
+    chmodSync(path, 0o444);
+    chmodSync(join(path, '..'), 0o555);
+  }
+  const code = `
+    const { SqliteDatastore } = await import(${JSON.stringify(new URL('../../../src/datastore/sqlite.ts', import.meta.url).href)});
+    try { await SqliteDatastore.open(${JSON.stringify(path)}); console.log('opened'); }
+    catch (error) { console.log(error.name + ': ' + error.message); }`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+    encoding: 'utf8',
+    ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
+  });
+  if (process.getuid?.() !== 0) chmodSync(join(path, '..'), 0o755);
+  return `${run.stdout}${run.stderr}`.trim();
+}
+
+describe('sqlite datastore permissions', () => {
+  test('opening a datastore file this user cannot write fails with a message saying so', async () => {
+    const dir = join(scratch, 'read-only');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(scratch, 0o755);
+    const path = join(dir, 'calico.db');
+    await (await openStore(path)).close();
+    assert.match(
+      openWithoutWriteAccess(path),
+      /^DatastoreUnavailableError: sqlite datastore .*read-only\/calico\.db: the file is not writable/,
+    );
+  });
 });
 
 describe('sqlite datastore change log', () => {
