@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { canonicalIPv6 } from '../wire/index.js';
 import { BGP_PORT } from './config.js';
 import type { BgpSession } from './session.js';
 
@@ -14,10 +15,14 @@ export interface BgpListenerOptions {
   readonly port?: number;
 }
 
-/** `::ffff:10.0.0.1` → `10.0.0.1`, so IPv4 peers match their configured address on a dual-stack socket. */
+/**
+ * `::ffff:10.0.0.1` → `10.0.0.1`, so IPv4 peers match their configured address on a dual-stack
+ * socket; IPv6 in RFC 5952 form, so `2001:0DB8::1` in the configuration matches the socket's text.
+ */
 export function normalizePeerAddress(address: string): string {
   const lower = address.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
+  if (lower.startsWith('::ffff:') && lower.includes('.')) return lower.slice(7);
+  return lower.includes(':') ? (canonicalIPv6(lower) ?? lower) : lower;
 }
 
 export class BgpListener {

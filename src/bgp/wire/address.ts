@@ -158,3 +158,9 @@ export function addressBytes(text: string, family: AddressFamily): Buffer {
 export function formatPrefix(p: Prefix): string {
   return `${p.address}/${p.length}`;
 }
+
+/** RFC 5952 text for any IPv6 spelling (`2001:0DB8::1` → `2001:db8::1`); undefined if not IPv6. */
+export function canonicalIPv6(text: string): string | undefined {
+  const b = Buffer.alloc(16);
+  return writeIPv6(text, b, 0) ? readIPv6(b, 0) : undefined;
+}

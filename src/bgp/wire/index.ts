@@ -24,7 +24,7 @@ export {
 } from './notification-codes.js';
 export { BgpProtocolError, type NotificationFields } from './errors.js';
 export { DEFAULT_CONTEXT, type CodecContext } from './context.js';
-export { formatPrefix } from './address.js';
+export { canonicalIPv6, formatPrefix } from './address.js';
 export { formatAsPath, mergeAs4Path } from './as-path.js';
 export {
   formatCapability,

@@ -6,6 +6,7 @@ import {
   buildOpen,
   collisionWinner,
   negotiate,
+  normalizePeerAddress,
   validatePeerConfig,
   type PeerConfig,
 } from '../../../../src/bgp/session/index.js';
@@ -216,5 +217,17 @@ describe('configuration checks', () => {
     test(`refuses ${c.name} and names the field`, () => {
       assert.throws(() => validatePeerConfig({ ...CONFIG, ...c.config }), c.message);
     });
+  }
+});
+
+describe('peer address matching for inbound connections', () => {
+  const cases: [string, string][] = [
+    ['::ffff:10.0.0.2', '10.0.0.2'],
+    ['10.0.0.2', '10.0.0.2'],
+    ['2001:0DB8:0:0::1', '2001:db8::1'],
+    ['fe80::1', 'fe80::1'],
+  ];
+  for (const [from, to] of cases) {
+    test(`${from} is matched as ${to}`, () => assert.equal(normalizePeerAddress(from), to));
   }
 });
