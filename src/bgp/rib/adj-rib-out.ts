@@ -213,14 +213,17 @@ export class AdjRibOut {
 
   /**
    * Sends the whole table (after Established: `before` undefined), or only what differs from what
-   * the peer got under the settings of `before` (after a policy or peer-config change).
+   * the peer got under the settings of `before` (after a policy or peer-config change), or, with
+   * `resendAll`, everything the peer should have plus withdrawals of what it should no longer have
+   * (ROUTE-REFRESH: `before` is this same Adj-RIB-Out).
    */
-  resync(source: ExportSource, batch: AdvertisementBatch, before?: AdjRibOut): void {
+  resync(source: ExportSource, batch: AdvertisementBatch, before?: AdjRibOut, resendAll = false): void {
     this.advertisedCount = 0;
     this.eligibleCount = { ipv4: 0, ipv6: 0 };
     for (const [key, best] of source.bests()) {
       const had = source.changed.has(key) ? source.changed.get(key) : best;
-      this.diff(key, before?.advertisedFor(key, had), this.advertisedFor(key, best), batch, true);
+      const want = this.advertisedFor(key, best);
+      this.diff(key, before?.advertisedFor(key, had), want, batch, true, resendAll);
       if (this.peer.downstream && this.isEligible(key, best)) this.eligibleCount[familyOfKey(key)]++;
     }
     for (const [key, had] of source.changed) {
@@ -231,7 +234,7 @@ export class AdjRibOut {
       const hadDefault = before?.defaultSent[family];
       this.defaultSent[family] = hadDefault;
       if (hadDefault) this.advertisedCount++;
-      this.syncDefault(family, batch);
+      this.syncDefault(family, batch, resendAll);
       // Leaving downstream mode withdraws our default after the loop above announced a real
       // default route the peer should now have; the batch keeps the last word, so say it again.
       const key = DEFAULT_ROUTE_KEY[family];
@@ -263,6 +266,7 @@ export class AdjRibOut {
     want: PathAttributes | undefined,
     batch: AdvertisementBatch,
     counting = false,
+    resendAll = false,
   ): void {
     if (counting) {
       if (want !== undefined) this.advertisedCount++;
@@ -271,7 +275,7 @@ export class AdjRibOut {
     } else if (had !== undefined && want === undefined) {
       this.advertisedCount--;
     }
-    if (had === want) return;
+    if (had === want && !(resendAll && want !== undefined)) return;
     if (want === undefined) batch.withdraw(key);
     else batch.announce(key, want);
   }
@@ -281,14 +285,17 @@ export class AdjRibOut {
   }
 
   /** Announces or withdraws the downward default of a family to match the eligible count. */
-  private syncDefault(family: AddressFamily, batch: AdvertisementBatch): void {
+  private syncDefault(family: AddressFamily, batch: AdvertisementBatch, resendAll = false): void {
     let want: PathAttributes | undefined;
     if (this.peer.downstream && this.eligibleCount[family] > 0) {
       const verdict = this.protocolVerdict(DOWNWARD_DEFAULT_PATH[family], family);
       want = typeof verdict === 'string' ? undefined : verdict;
     }
     const had = this.defaultSent[family];
-    if (want === had) return;
+    if (want === had) {
+      if (resendAll && want !== undefined) batch.announce(DEFAULT_ROUTE_KEY[family], want);
+      return;
+    }
     this.defaultSent[family] = want;
     this.diff(DEFAULT_ROUTE_KEY[family], had, want, batch);
   }

@@ -124,7 +124,25 @@ export function sourceIdOf(source: PathSource): PeerId | 'local' {
   return source.kind === 'peer' ? source.peerId : 'local';
 }
 
+/**
+ * The same session settings: a re-established session with unchanged settings gives the same
+ * answer, a reconfigured one (say, now a route-reflector client) does not, so its routes are
+ * re-decided and re-exported.
+ */
+export function sameSource(a: PathSource, b: PathSource): boolean {
+  if (a === b) return true;
+  if (a.kind !== 'peer' || b.kind !== 'peer') return false;
+  return (
+    a.peerId === b.peerId &&
+    a.routerId === b.routerId &&
+    a.asn === b.asn &&
+    a.localAs === b.localAs &&
+    a.ibgp === b.ibgp &&
+    a.routeReflectorClient === b.routeReflectorClient
+  );
+}
+
 /** Two versions of a path that would route and advertise the same way. */
 export function samePathContent(a: Path, b: Path): boolean {
-  return a.attrs === b.attrs && a.igpCost === b.igpCost && sourceIdOf(a.source) === sourceIdOf(b.source);
+  return a.attrs === b.attrs && a.igpCost === b.igpCost && sameSource(a.source, b.source);
 }

@@ -133,6 +133,11 @@ export const DEFAULT_STALE_PATH_TIME_MS = 360_000;
 
 const DEFAULT_LOCAL_ATTRS: PathAttributes = Object.freeze({ origin: Origin.IGP, asPath: [] });
 
+/**
+ * Where a peer's export stands: `initial` sends the whole table then End-of-RIB; `resync` sends
+ * the difference from what the peer got under `outBefore` (after a reconfiguration), or the whole
+ * table again when `resendAll` (ROUTE-REFRESH, RFC 2918); `incremental` follows Loc-RIB changes.
+ */
 type ExportPhase = 'initial' | 'resync' | 'incremental';
 
 /**
@@ -156,6 +161,7 @@ class PeerState {
   /** After a reconfiguration: the export settings the peer's current view was computed under. */
   outBefore: AdjRibOut | undefined;
   exportPhase: ExportPhase = 'incremental';
+  resendAll = false;
   accepted = 0;
 
   constructor(
@@ -252,6 +258,17 @@ export class Rib {
       state.exportPhase = 'resync';
     }
     state.out = new AdjRibOut(this.exportPeerFor(peer, state.source), this.exportContext, this.interner);
+  }
+
+  /** The peer sent ROUTE-REFRESH (RFC 2918): the next flush sends it our whole table again. */
+  resendTo(peerId: PeerId): void {
+    const state = this.upPeer(peerId);
+    if (state.exportPhase === 'initial') return;
+    if (state.exportPhase === 'incremental') {
+      state.outBefore = state.out;
+      state.exportPhase = 'resync';
+    }
+    state.resendAll = true;
   }
 
   // ---- routes in ------------------------------------------------------------------------------
@@ -414,8 +431,9 @@ export class Rib {
           endOfRib = state.config.families;
           break;
         case 'resync':
-          state.out.resync(source, batch, state.outBefore);
+          state.out.resync(source, batch, state.outBefore, state.resendAll);
           state.outBefore = undefined;
+          state.resendAll = false;
           break;
         default: {
           const unknownPhase: never = state.exportPhase;
@@ -469,7 +487,14 @@ export class Rib {
 
   advertisedRoutes(peerId: PeerId): Array<{ prefix: Prefix; attrs: PathAttributes }> {
     const state = this.peers.get(peerId);
-    const out = state?.exportPhase === 'incremental' ? state.out : undefined;
+    // What the peer holds now: derived from the best paths as last flushed, under the export
+    // settings it got them with (nothing yet before its first table).
+    const out =
+      state?.exportPhase === 'resync'
+        ? state.outBefore
+        : state?.exportPhase === 'initial'
+          ? undefined
+          : state?.out;
     if (!out) return [];
     const source: ExportSource = {
       bests: () => this.locRib.bests(),
@@ -486,7 +511,9 @@ export class Rib {
       received: s.accepted + s.rejected.size,
       accepted: s.accepted,
       stale: s.staleCount,
-      advertised: s.out?.size ?? 0,
+      advertised:
+        (s.exportPhase === 'resync' ? s.outBefore : s.exportPhase === 'initial' ? undefined : s.out)?.size ??
+        0,
     }));
   }
 

@@ -29,6 +29,7 @@ type Op =
   | { op: 'down'; peer: number; graceful: boolean }
   | { op: 'up'; peer: number }
   | { op: 'endOfRib'; peer: number }
+  | { op: 'routeRefresh'; peer: number }
   | { op: 'reconfigure'; peer: number; variant: number }
   | { op: 'flush' };
 
@@ -61,10 +62,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('endOfRib' as const), peer: peerIndex }) },
   {
     weight: 1,
+    arbitrary: fc.record({ op: fc.constant('routeRefresh' as const), peer: peerIndex }),
+  },
+  {
+    weight: 1,
     arbitrary: fc.record({
       op: fc.constant('reconfigure' as const),
       peer: peerIndex,
-      variant: fc.integer({ min: 0, max: 3 }),
+      variant: fc.integer({ min: 0, max: 4 }),
     }),
   },
   { weight: 3, arbitrary: fc.constant({ op: 'flush' as const }) },
@@ -76,6 +81,8 @@ function variantConfig(peer: RibPeer, variant: number): RibPeer {
       return { ...peer, exportPolicy: onlyBlocks };
     case 2:
       return { ...peer, downstream: !peer.downstream };
+    case 4:
+      return { ...peer, routeReflectorClient: !peer.routeReflectorClient };
     case 3:
       return {
         ...peer,
@@ -174,6 +181,9 @@ describe('RIB outputs stay consistent under random event sequences', () => {
               break;
             case 'endOfRib':
               if (up.has(op.peer)) rib.endOfRib(PEERS[op.peer]!.address, 'ipv4');
+              break;
+            case 'routeRefresh':
+              if (up.has(op.peer)) rib.resendTo(PEERS[op.peer]!.address);
               break;
             case 'reconfigure':
               if (!up.has(op.peer)) break;

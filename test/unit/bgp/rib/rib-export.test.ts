@@ -66,6 +66,17 @@ describe('Adj-RIB-Out: initial table and incremental updates', () => {
     assert.deepEqual(sentAttrs(changes, a.address, '10.65.1.0/26')?.asPath, seq(LOCAL_AS, 65002));
   });
 
+  test('a ROUTE-REFRESH gets the whole table again, without End-of-RIB', () => {
+    const rib = newRib();
+    const peer = ribPeer('10.0.0.2', LOCAL_AS, { families: ['ipv4'] });
+    rib.originate([BLOCK], 0);
+    rib.peerUp(peer, 0);
+    rib.flush();
+    rib.resendTo(peer.address);
+    assert.deepEqual(describeAdvertisement(rib.flush(), peer.address), ['+10.65.1.0/26']);
+    assert.equal(rib.flush().advertisements.length, 0);
+  });
+
   test('only negotiated families are sent', () => {
     const rib = newRib();
     rib.originate([BLOCK, prefix('2001:db8:65::/64')], 0);
@@ -168,6 +179,18 @@ describe('route reflection through the RIB (RFC 4456)', () => {
     assert.deepEqual(
       [C1, C2, N1, N2].map((p) => describeAdvertisement(changes, p.address).join(' ')),
       ['+10.65.1.0/26', '+10.65.1.0/26', '', ''],
+    );
+  });
+
+  test('a client reconfigured as a non-client stops being reflected to non-clients', () => {
+    const rib = reflector();
+    rib.announce(C1.address, [BLOCK], attrs({ nextHop: C1.address }), 0);
+    rib.flush();
+    rib.updatePeer({ ...C1, routeReflectorClient: false }, 1);
+    const changes = rib.flush();
+    assert.deepEqual(
+      [C1, C2, N1, N2].map((p) => describeAdvertisement(changes, p.address).join(' ')),
+      ['', '', '-10.65.1.0/26', '-10.65.1.0/26'],
     );
   });
 
