@@ -25,7 +25,8 @@ type Pending = {
 export class WatchStream implements AsyncIterableIterator<WatchEvent> {
   private buffer: WatchEvent[] = [];
   private head = 0;
-  private pending: Pending | undefined;
+  /** Reads waiting for an event, oldest first (the async iterator protocol lets callers queue them). */
+  private readonly pending: Pending[] = [];
   /** No more events will be accepted; buffered ones may still be read. */
   private finished = false;
   private failure: { error: unknown } | undefined;
@@ -45,10 +46,9 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
 
   push(event: WatchEvent): void {
     if (this.finished) return;
-    if (this.pending !== undefined && this.buffered() === 0) {
-      const { resolve } = this.pending;
-      this.pending = undefined;
-      resolve({ value: event, done: false });
+    const reader = this.buffered() === 0 ? this.pending.shift() : undefined;
+    if (reader !== undefined) {
+      reader.resolve({ value: event, done: false });
       return;
     }
     if (this.buffered() >= this.options.bufferLimit) {
@@ -93,11 +93,8 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
       return Promise.reject(error);
     }
     if (this.finished) return Promise.resolve({ value: undefined, done: true });
-    if (this.pending !== undefined) {
-      return Promise.reject(new Error('watch stream: next() called again before the previous call settled'));
-    }
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
+      this.pending.push({ resolve, reject });
     });
   }
 
@@ -114,9 +111,7 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
     if (this.finished) return;
     this.finished = true;
     this.options.signal?.removeEventListener('abort', this.abortListener);
-    if (this.pending !== undefined) {
-      const { resolve, reject } = this.pending;
-      this.pending = undefined;
+    for (const { resolve, reject } of this.pending.splice(0)) {
       if (this.failure !== undefined) {
         const { error } = this.failure;
         this.failure = undefined;
