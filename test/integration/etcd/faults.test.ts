@@ -5,7 +5,7 @@ import { EtcdDatastore } from '../../../src/datastore/etcd.js';
 import { EtcdUnavailableError } from '../../../src/datastore/etcd-errors.js';
 import { syncPrefix, type SyncerUpdate } from '../../../src/datastore/syncer.js';
 import { describeEvent, readEvents } from '../../datastore-conformance/watch-reading.js';
-import { EtcdServer } from '../../support/etcd.js';
+import { EtcdServer, freePort } from '../../support/etcd.js';
 import { etcdOptions } from './etcd-datastore-subject.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -118,6 +118,32 @@ describe('an outage', () => {
     } finally {
       await client.close();
       if (!server.running) await server.restart();
+    }
+  });
+});
+
+describe('several endpoints', () => {
+  test('with one endpoint dead, reads, writes and watches go to the live one', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const root = '/faults/endpoints/';
+    const store = await EtcdDatastore.open({
+      endpoints: [dead, server.endpoint],
+      watchBackoff: FAST_BACKOFF,
+    });
+    try {
+      const watch = store.watch(root)[Symbol.asyncIterator]();
+      const written = [];
+      for (let i = 0; i < 20; i++) {
+        written.push(await store.create(`${root}k${String(i).padStart(2, '0')}`, `${i}`));
+        assert.equal((await store.get(`${root}k${String(i).padStart(2, '0')}`))?.value, `${i}`);
+      }
+      assert.deepEqual(
+        await readEvents(watch, 20),
+        written.map((kv) => ({ type: 'added', kv })),
+      );
+      await watch.return?.();
+    } finally {
+      await store.close();
     }
   });
 });

@@ -83,6 +83,15 @@ describe('etcd over TLS with auth', () => {
       problem: 'unreachable',
       message: /is unreachable \(gave up after \d+ ms\).*ECONNREFUSED/,
     },
+    {
+      name: 'two endpoints, neither listening',
+      options: async () => ({
+        endpoints: [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`],
+        timeoutMs: 1_500,
+      }),
+      problem: 'unreachable',
+      message: /is unreachable \(gave up after \d+ ms\).*ECONNREFUSED/,
+    },
   ];
   for (const { name, options, act, problem, message } of cases) {
     test(`${name}: fails within 5 s with "${problem}" naming the endpoint`, async () => {
@@ -99,7 +108,7 @@ describe('etcd over TLS with auth', () => {
           (error: unknown) => {
             assert.ok(error instanceof EtcdUnavailableError, String(error));
             assert.equal(error.problem, problem, error.message);
-            assert.ok(error.message.startsWith(`etcd ${resolved.endpoints[0]}: `), error.message);
+            assert.ok(error.message.startsWith(`etcd ${resolved.endpoints.join(',')}: `), error.message);
             assert.match(error.message, message);
             return true;
           },
