@@ -30,6 +30,9 @@ type Op =
   | { op: 'up'; peer: number }
   | { op: 'endOfRib'; peer: number }
   | { op: 'routeRefresh'; peer: number }
+  | { op: 'markStale'; peer: number }
+  | { op: 'sweepStale'; peer: number }
+  | { op: 'expireStale' }
   | { op: 'reconfigure'; peer: number; variant: number }
   | { op: 'flush' };
 
@@ -64,6 +67,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ op: fc.constant('routeRefresh' as const), peer: peerIndex }),
   },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('markStale' as const), peer: peerIndex }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('sweepStale' as const), peer: peerIndex }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'expireStale' as const }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -135,6 +141,12 @@ describe('RIB outputs stay consistent under random event sequences', () => {
             ]),
           );
           assert.deepEqual(fib, expectedFib);
+          for (const stats of rib.peerStats()) {
+            const received = rib.receivedRoutes(stats.peerId);
+            assert.equal(stats.received, received.length, `received count of ${stats.peerId}`);
+            assert.equal(stats.accepted, received.filter((r) => r.accepted).length);
+            assert.equal(stats.stale, received.filter((r) => r.stale).length);
+          }
           for (const i of up) {
             const derived = new Map(
               rib.advertisedRoutes(PEERS[i]!.address).map((r) => [prefixText(r.prefix), r.attrs]),
@@ -181,6 +193,15 @@ describe('RIB outputs stay consistent under random event sequences', () => {
               break;
             case 'endOfRib':
               if (up.has(op.peer)) rib.endOfRib(PEERS[op.peer]!.address, 'ipv4');
+              break;
+            case 'markStale':
+              rib.markStale(PEERS[op.peer]!.address, ['ipv4']);
+              break;
+            case 'sweepStale':
+              rib.sweepStale(PEERS[op.peer]!.address);
+              break;
+            case 'expireStale':
+              rib.expireStale(10_000_000);
               break;
             case 'routeRefresh':
               if (up.has(op.peer)) rib.resendTo(PEERS[op.peer]!.address);
