@@ -111,7 +111,7 @@ export class SqliteDatastore implements Datastore {
       throw describeSqliteFailure(error, file, settings.busyTimeoutMs);
     }
     try {
-      await initialiseFile(db, settings.busyTimeoutMs);
+      await initialiseFile(db, file, settings.busyTimeoutMs);
       return new SqliteDatastore(file, db, settings);
     } catch (error) {
       db.close();
@@ -364,7 +364,7 @@ export class SqliteDatastore implements Datastore {
 }
 
 /** WAL mode and the schema; retried while another process holds the file during its own first open. */
-async function initialiseFile(db: Database.Database, busyTimeoutMs: number): Promise<void> {
+async function initialiseFile(db: Database.Database, file: string, busyTimeoutMs: number): Promise<void> {
   const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
     try {
@@ -382,7 +382,7 @@ async function initialiseFile(db: Database.Database, busyTimeoutMs: number): Pro
     .get();
   if (row?.schema_version !== SCHEMA_VERSION) {
     throw new DatastoreUnavailableError(
-      `the file uses datastore schema version ${row?.schema_version ?? 'unknown'}, this program understands ${SCHEMA_VERSION}; use a matching calico version or a new file`,
+      `sqlite datastore ${file}: the file uses datastore schema version ${row?.schema_version ?? 'unknown'}, this program understands ${SCHEMA_VERSION}; use a matching calico version or a new file`,
     );
   }
 }

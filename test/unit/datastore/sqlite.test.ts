@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, describe, test } from 'node:test';
 import { DatastoreUnavailableError } from '../../../src/datastore/errors.js';
+import Database from 'better-sqlite3';
 import { SqliteDatastore, type SqliteDatastoreOptions } from '../../../src/datastore/sqlite.js';
+import { SCHEMA_SQL } from '../../../src/datastore/sqlite-schema.js';
 import type { SqliteChildArgument } from '../../datastore-conformance/open-sqlite.js';
 import { runDatastoreConformance } from '../../datastore-conformance/suite.js';
 import { describeEvent, nextEvent, readEvents } from '../../datastore-conformance/watch-reading.js';
@@ -98,6 +100,18 @@ describe('sqlite datastore file handling', () => {
         return join(parent, 'calico.db');
       },
       message: /cannot create its directory .*plain-file/,
+    },
+    {
+      name: 'a datastore file written with a newer schema',
+      prepare: () => {
+        const path = join(scratch, 'newer-schema.db');
+        const db = new Database(path);
+        db.exec(SCHEMA_SQL);
+        db.exec('UPDATE meta SET schema_version = 99');
+        db.close();
+        return path;
+      },
+      message: /newer-schema\.db: the file uses datastore schema version 99, this program understands 1/,
     },
     {
       name: 'a path that is a directory',
