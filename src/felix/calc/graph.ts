@@ -116,12 +116,15 @@ export class FelixCalculator {
   /** Sets whose selector the LabelIndex cannot evaluate alone (namespaceSelector): computed by scan. */
   private readonly scannedSets = new Set<string>();
   private readonly resolved = new Map<string, { ingress: EndpointPolicies; egress: EndpointPolicies }>();
+  /** Rendered member lists per selector set, dropped when the set's matches or a member's addresses change. */
+  private readonly memberCache = new Map<string, SelectorSet['members']>();
   private policiesDirty = true;
 
   constructor(readonly hostname: string) {
     this.index = new LabelIndex((e) => {
       const set = this.setMatches.get(e.selectorId);
       if (!set) return;
+      this.memberCache.delete(e.selectorId);
       if (e.kind === 'matchStarted') set.add(e.itemId);
       else set.delete(e.itemId);
     });
@@ -223,6 +226,7 @@ export class FelixCalculator {
   private updateView(key: string, markDirty = true): void {
     const res = key.startsWith('hep:') ? this.heps.get(key.slice(4)) : this.weps.get(key);
     if (!res) {
+      for (const id of this.index.matchingSelectors(key)) this.memberCache.delete(id);
       this.views.delete(key);
       this.index.deleteItem(key);
       this.resolved.delete(key);
@@ -263,6 +267,7 @@ export class FelixCalculator {
   }
 
   private untrackSet(id: string): void {
+    this.memberCache.delete(id);
     this.setKeys.delete(id);
     this.setMatches.delete(id);
     if (!this.scannedSets.delete(id)) this.index.deleteSelector(id);
@@ -366,13 +371,17 @@ export class FelixCalculator {
         }
     for (const id of [...this.setKeys.keys()]) if (!wanted.has(id)) this.untrackSet(id);
     const selectorSets: SelectorSet[] = [...wanted].sort().map((id) => {
+      const cached = this.scannedSets.has(id) ? undefined : this.memberCache.get(id);
+      if (cached) return { id, members: cached };
       const v4: string[] = [];
       const v6: string[] = [];
       for (const k of this.membersOf(id))
         for (const n of this.views.get(k)?.networks ?? []) {
           (n.family === 4 ? v4 : v6).push(formatCidr(n));
         }
-      return { id, members: { 4: [...new Set(v4)].sort(), 6: [...new Set(v6)].sort() } };
+      const members = { 4: [...new Set(v4)].sort(), 6: [...new Set(v6)].sort() };
+      this.memberCache.set(id, members);
+      return { id, members };
     });
     return {
       hostname: this.hostname,

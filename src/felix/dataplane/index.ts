@@ -56,7 +56,7 @@ export class Dataplane {
       changed ||= r.changed;
     }
     changed = (await this.ipsets.prune(desired.ipsets, full)) || changed;
-    const routes = await this.routes.apply(desired.routes);
+    const routes = await this.routes.apply(desired.routes, full);
     const sysctlErrors = await this.sysctls.apply(desired.interfaces, full);
     return {
       changed: changed || routes.changed > 0,

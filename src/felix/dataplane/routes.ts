@@ -55,31 +55,41 @@ export function planRoutes(desired: readonly RouteSpec[], actual: readonly Route
 }
 
 export class RouteDriver {
+  /** Our routes per family as last written; trusted between full applies. */
+  private readonly cache = new Map<4 | 6, readonly RouteSpec[]>();
+
   constructor(private readonly runner: CommandRunner) {}
 
-  async apply(desired: readonly RouteSpec[]): Promise<{ changed: number; errors: string[] }> {
+  async apply(desired: readonly RouteSpec[], full = true): Promise<{ changed: number; errors: string[] }> {
     let changed = 0;
     const errors: string[] = [];
     for (const family of [4, 6] as const) {
       const mine = desired.filter((r) => r.dst.includes(':') === (family === 6));
-      const actual = parseRoutes(
-        await runChecked(this.runner, 'ip', [
-          '-j',
-          `-${family}`,
-          'route',
-          'show',
-          'proto',
-          String(FELIX_ROUTE_PROTO),
-        ]),
-      );
+      const cached = full ? undefined : this.cache.get(family);
+      const actual =
+        cached ??
+        parseRoutes(
+          await runChecked(this.runner, 'ip', [
+            '-j',
+            `-${family}`,
+            'route',
+            'show',
+            'proto',
+            String(FELIX_ROUTE_PROTO),
+          ]),
+        );
       const lines = planRoutes(mine, actual);
+      this.cache.set(family, mine);
       if (!lines.length) continue;
-      // -force: one missing interface must not stop the other routes; failures are retried next apply.
+      // -force: one missing interface must not stop the other routes; the next full apply retries them.
       const r = await this.runner.run('ip', [`-${family}`, '-force', '-batch', '-'], {
         input: lines.join('\n') + '\n',
       });
       changed += lines.length;
-      if (r.code !== 0) errors.push(r.stderr.trim());
+      if (r.code !== 0) {
+        errors.push(r.stderr.trim());
+        this.cache.delete(family);
+      }
     }
     return { changed, errors };
   }
@@ -90,24 +100,39 @@ export class InterfaceSysctlDriver {
   private done = new Set<string>();
   constructor(private readonly runner: CommandRunner) {}
 
+  private static settings(iface: { name: string; family: readonly (4 | 6)[] }): string[] {
+    const n = iface.name;
+    const s = [
+      `net.ipv4.conf.${n}.proxy_arp=1`,
+      `net.ipv4.conf.${n}.forwarding=1`,
+      `net.ipv4.neigh.${n}.proxy_delay=0`,
+    ];
+    if (iface.family.includes(6)) s.push(`net.ipv6.conf.${n}.proxy_ndp=1`, `net.ipv6.conf.${n}.forwarding=1`);
+    return s;
+  }
+
+  /** One `sysctl` for every interface that needs it; only if that fails, one per interface to find the culprit. */
   async apply(
     interfaces: readonly { name: string; family: readonly (4 | 6)[] }[],
     force = false,
   ): Promise<string[]> {
-    const errors: string[] = [];
     if (force) this.done.clear();
     const current = new Set(interfaces.map((i) => i.name));
     for (const name of this.done) if (!current.has(name)) this.done.delete(name);
-    for (const iface of interfaces) {
-      if (this.done.has(iface.name)) continue;
-      const settings = [
-        `net.ipv4.conf.${iface.name}.proxy_arp=1`,
-        `net.ipv4.conf.${iface.name}.forwarding=1`,
-        `net.ipv4.neigh.${iface.name}.proxy_delay=0`,
-      ];
-      if (iface.family.includes(6))
-        settings.push(`net.ipv6.conf.${iface.name}.proxy_ndp=1`, `net.ipv6.conf.${iface.name}.forwarding=1`);
-      const r = await this.runner.run('sysctl', ['-q', '-w', ...settings]);
+    const todo = interfaces.filter((i) => !this.done.has(i.name));
+    if (!todo.length) return [];
+    const all = await this.runner.run('sysctl', [
+      '-q',
+      '-w',
+      ...todo.flatMap(InterfaceSysctlDriver.settings),
+    ]);
+    if (all.code === 0) {
+      for (const i of todo) this.done.add(i.name);
+      return [];
+    }
+    const errors: string[] = [];
+    for (const iface of todo) {
+      const r = await this.runner.run('sysctl', ['-q', '-w', ...InterfaceSysctlDriver.settings(iface)]);
       if (r.code === 0) this.done.add(iface.name);
       else errors.push(`${iface.name}: ${r.stderr.trim()}`);
     }

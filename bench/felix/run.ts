@@ -1,0 +1,182 @@
+/**
+ * bench/felix: a synthetic cluster through Felix's pure part and into a real kernel namespace.
+ *
+ *   1,000 local workload endpoints, 10,000 remote ones, 500 policies with a selector and 5 rules each.
+ *
+ * Measures: the pure part (resources → calculation → rendered chains and sets), the first apply
+ * (ipset restore + iptables-restore into a fresh namespace, routes, interface sysctls), the rule and
+ * ipset member counts, and the time from one label change to its rules applied (pure + incremental
+ * apply), for a remote endpoint (an ipset member change) and a local one (its chains change).
+ * Needs root. Prints a table and writes bench/results/felix.json.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { API_VERSION, type Resource, type WorkloadEndpoint } from '../../src/api/index.js';
+import { FelixCalculator } from '../../src/felix/calc/graph.js';
+import { renderDataplane } from '../../src/felix/rules/render.js';
+import { Dataplane } from '../../src/felix/dataplane/index.js';
+import { ProcessRunner } from '../../src/kernel/runner.js';
+
+const LOCAL = Number(process.env.BENCH_LOCAL ?? 1000);
+const REMOTE = Number(process.env.BENCH_REMOTE ?? 10000);
+const POLICIES = Number(process.env.BENCH_POLICIES ?? 500);
+const HOST = 'bench-host';
+
+function ip(i: number): string {
+  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+}
+
+function wep(i: number, local: boolean, labels: Record<string, string>): WorkloadEndpoint {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'WorkloadEndpoint',
+    metadata: { name: `w${i}`, namespace: 'default', labels },
+    spec: {
+      node: local ? HOST : `remote-${i % 100}`,
+      orchestrator: 'k8s',
+      workload: `w${i}`,
+      endpoint: 'eth0',
+      interfaceName: `cali${i.toString(16).padStart(11, '0')}`,
+      ipNetworks: [`${ip(i + 1)}/32`],
+    },
+  };
+}
+
+function cluster(): Resource[] {
+  const out: Resource[] = [];
+  for (let i = 0; i < LOCAL + REMOTE; i++)
+    out.push(wep(i, i < LOCAL, { app: `app-${i % 50}`, role: `r${i % 20}`, tier: i % 2 ? 'web' : 'db' }));
+  for (let p = 0; p < POLICIES; p++) {
+    out.push({
+      apiVersion: API_VERSION,
+      kind: 'GlobalNetworkPolicy',
+      metadata: { name: `policy-${p}` },
+      spec: {
+        order: p,
+        selector: `app == "app-${p % 50}"`,
+        types: ['Ingress', 'Egress'],
+        ingress: [
+          {
+            action: 'Allow',
+            protocol: 'TCP',
+            source: { selector: `role == "r${p % 20}"` },
+            destination: { ports: [80, 443, '8000:8100'] },
+          },
+          {
+            action: 'Allow',
+            protocol: 'UDP',
+            source: { selector: `tier == "web" && role in {"r${p % 20}", "r${(p + 1) % 20}"}` },
+            destination: { ports: [53] },
+          },
+          { action: 'Deny', source: { nets: [`192.168.${p % 256}.0/24`, '172.16.0.0/12'] } },
+          { action: 'Allow', protocol: 'ICMP' },
+          { action: 'Pass', source: { notSelector: `app == "app-${(p + 7) % 50}"` } },
+        ],
+        egress: [{ action: 'Allow' }],
+      },
+    });
+  }
+  return out;
+}
+
+const ms = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/felix needs root (it programs a network namespace)');
+  const ns = `bfelix${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    // The local workloads' interfaces, so routes and sysctls have something to land on.
+    const links = Array.from(
+      { length: LOCAL },
+      (_, i) => `link add cali${i.toString(16).padStart(11, '0')} type veth peer name p${i}`,
+    );
+    execFileSync('ip', ['-n', ns, '-batch', '-'], { input: links.join('\n') + '\n' });
+
+    const resources = cluster();
+    let t = performance.now();
+    const calc = new FelixCalculator(HOST);
+    for (const resource of resources) calc.apply({ type: 'set', resource });
+    const loadMs = ms(t);
+    t = performance.now();
+    const state = calc.state();
+    const calcMs = ms(t);
+    t = performance.now();
+    const desired = renderDataplane(state);
+    const renderMs = ms(t);
+    const pureMs = loadMs + calcMs + renderMs;
+    const rules = Object.values(desired.iptables[4].chains).reduce(
+      (n, c) => n + c.reduce((m, x) => m + x.rules.length, 0),
+      0,
+    );
+    const members = desired.ipsets.reduce((n, s) => n + s.members.length, 0);
+
+    const dataplane = new Dataplane(new ProcessRunner(ns), { ipv6: false });
+    t = performance.now();
+    await dataplane.apply(desired, true);
+    const applyMs = ms(t);
+    const kernelRules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('-A ')).length;
+
+    const relabel = async (i: number, role: string) => {
+      const base = resources[i] as WorkloadEndpoint;
+      const t0 = performance.now();
+      calc.apply({
+        type: 'set',
+        resource: { ...base, metadata: { ...base.metadata, labels: { ...base.metadata.labels, role } } },
+      });
+      const d = renderDataplane(calc.state());
+      const pure = performance.now() - t0;
+      await dataplane.apply(d, false);
+      return { pure, total: performance.now() - t0 };
+    };
+    const remote: number[] = [];
+    const remotePure: number[] = [];
+    const local: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      const r = await relabel(LOCAL + 17 + k, k % 2 ? 'r99' : 'r3');
+      remote.push(r.total);
+      remotePure.push(r.pure);
+      local.push((await relabel(5 + k, k % 2 ? 'r98' : 'r4')).total);
+    }
+    const median = (xs: number[]) =>
+      Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! * 10) / 10;
+    const result = {
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      cluster: { localEndpoints: LOCAL, remoteEndpoints: REMOTE, policies: POLICIES, rulesPerPolicy: 5 },
+      pure: { loadMs, calcMs, renderMs, totalMs: Math.round(pureMs * 10) / 10 },
+      apply: {
+        firstApplyMs: applyMs,
+        iptablesRulesRendered: rules,
+        iptablesRulesInKernel: kernelRules,
+        ipsets: desired.ipsets.length,
+        ipsetMembers: members,
+      },
+      pureShareOfApply: Math.round((pureMs / applyMs) * 1000) / 1000,
+      labelChange: {
+        remoteEndpointMedianMs: median(remote),
+        remoteEndpointPureMedianMs: median(remotePure),
+        localEndpointMedianMs: median(local),
+        samples: remote.length,
+      },
+      targets: { pureShareOfApplyBelow: 0.2, labelChangeBelowMs: 100 },
+    };
+    console.log('bench/felix (IPv4 only)');
+    console.table({
+      'pure part (load+calc+render)': `${result.pure.totalMs} ms`,
+      'first apply into a namespace': `${applyMs} ms`,
+      'pure / apply': `${result.pureShareOfApply} (target < 0.2)`,
+      'iptables rules (kernel)': kernelRules,
+      'ipsets / members': `${desired.ipsets.length} / ${members}`,
+      'label change, remote endpoint (median)': `${result.labelChange.remoteEndpointMedianMs} ms (pure ${result.labelChange.remoteEndpointPureMedianMs} ms)`,
+      'label change, local endpoint (median)': `${result.labelChange.localEndpointMedianMs} ms (target < 100)`,
+    });
+    mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('../results/felix.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+await main();
