@@ -153,10 +153,6 @@ export class LocRib {
     return true;
   }
 
-  markDirty(dest: Destination): void {
-    this.dirty.add(dest);
-  }
-
   get hasPendingChanges(): boolean {
     return this.dirty.size > 0;
   }

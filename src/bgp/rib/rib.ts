@@ -448,6 +448,15 @@ export class Rib {
     return { routes: changes, advertisements };
   }
 
+  /** Whether `flush()` has anything to do (touched prefixes, or a peer owed a table). */
+  get hasPendingWork(): boolean {
+    if (this.locRib.hasPendingChanges) return true;
+    for (const state of this.peers.values()) {
+      if (state.up && state.exportPhase !== 'incremental') return true;
+    }
+    return false;
+  }
+
   // ---- queries --------------------------------------------------------------------------------
 
   /** The prefix's candidates and the selection as last flushed. */

@@ -86,7 +86,14 @@ describe('batching: one decision and one diff per prefix per flush', () => {
     for (const c of changes.routes) assert.equal(c.kind === 'best' ? c.best.attrs.med : -1, 4);
   });
 
-  test('a flush with nothing pending is empty', () => {
-    assert.deepEqual(ribWithPeers().flush(), { routes: [], advertisements: [] });
+  test('a flush with nothing pending is empty, and the RIB says so beforehand', () => {
+    const rib = ribWithPeers();
+    assert.equal(rib.hasPendingWork, false);
+    assert.deepEqual(rib.flush(), { routes: [], advertisements: [] });
+    rib.announce(A.address, [P], attrs({ asPath: seq(65001) }), 0);
+    assert.equal(rib.hasPendingWork, true);
+    rib.flush();
+    rib.peerUp(ribPeer('10.0.0.77', LOCAL_AS), 0);
+    assert.equal(rib.hasPendingWork, true, 'a new peer is owed its table');
   });
 });
