@@ -35,20 +35,43 @@ async function readInput(ctx: CliContext, file: string): Promise<string> {
   }
 }
 
-/** Loads a file's documents or fails listing every problem; nothing is written either way. */
-async function loadFile(ctx: CliContext, file: string, verb: Verb | 'convert'): Promise<LoadedResource[]> {
-  const { resources, problems } = loadResources(await readInput(ctx, file));
-  const total = resources.length + problems.length;
-  if (problems.length) {
-    const lines = problems.flatMap((p) => [`${p.label}:`, ...p.problems.map((m) => `  ${m}`)]);
-    const what = verb === 'convert' ? 'convert' : verb;
+/**
+ * Loads the documents of one or more files (`-f a.yaml -f b.yaml`), or fails listing every problem
+ * of every file; nothing is written either way.
+ */
+async function loadFile(
+  ctx: CliContext,
+  files: string | readonly string[],
+  verb: Verb | 'convert',
+): Promise<LoadedResource[]> {
+  const list = typeof files === 'string' ? [files] : files;
+  const shown = (f: string) => (f === '-' ? 'stdin' : f);
+  const resources: LoadedResource[] = [];
+  const problems: string[] = [];
+  let total = 0;
+  let bad = 0;
+  for (const file of list) {
+    const loaded = loadResources(await readInput(ctx, file));
+    total += loaded.resources.length + loaded.problems.length;
+    bad += loaded.problems.length;
+    resources.push(...loaded.resources);
+    for (const p of loaded.problems)
+      problems.push(
+        `${list.length > 1 ? `${shown(file)}: ` : ''}${p.label}:`,
+        ...p.problems.map((m) => `  ${m}`),
+      );
+  }
+  if (bad) {
     throw new CliError(
-      `Failed to ${what} any resources: ${problems.length} of ${total} document(s) in ${file === '-' ? 'stdin' : file} ${problems.length === 1 ? 'is' : 'are'} invalid, so nothing was ${verb === 'convert' ? 'converted' : 'written'}:\n${lines.join('\n')}`,
+      `Failed to ${verb} any resources: ${bad} of ${total} document(s) in ${list.map(shown).join(', ')} ${bad === 1 ? 'is' : 'are'} invalid, so nothing was ${verb === 'convert' ? 'converted' : 'written'}:\n${problems.join('\n')}`,
     );
   }
-  if (resources.length === 0) throw new CliError(`no resources found in ${file === '-' ? 'stdin' : file}`);
+  if (resources.length === 0) throw new CliError(`no resources found in ${list.map(shown).join(', ')}`);
   return resources;
 }
+
+/** Commander collector for a repeatable `-f`. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** `'workloadEndpoint'` as the user wrote the kind (v1 or v3), or nothing when kinds are mixed. */
 function kindLabel(loaded: readonly LoadedResource[]): string {
@@ -63,7 +86,7 @@ function kindLabel(loaded: readonly LoadedResource[]): string {
 const idOf = (r: Resource) => resourceId(r.kind, r.metadata.name, r.metadata.namespace);
 
 interface FileOptions {
-  filename: string;
+  filename: string[];
   skipExists?: boolean;
   skipNotExists?: boolean;
 }
@@ -138,7 +161,7 @@ interface GetOptions {
   scope?: string;
   namespace?: string;
   allNamespaces?: boolean;
-  filename?: string;
+  filename?: string[];
 }
 
 /** Finds resources by name; a workload endpoint may also be named by its endpoint (the v1 name). */
@@ -336,7 +359,7 @@ async function runLabel(
   messages.forEach((m) => ctx.out(m));
 }
 
-async function runConvert(ctx: CliContext, o: { filename: string; output: string }): Promise<void> {
+async function runConvert(ctx: CliContext, o: { filename: string[]; output: string }): Promise<void> {
   const loaded = await loadFile(ctx, o.filename, 'convert');
   const docs = loaded.map((l) => l.resource);
   if (o.output === 'json') {
@@ -353,7 +376,11 @@ export function registerResourceCommands(program: Command, ctx: CliContext): voi
     const cmd = program
       .command(verb)
       .description(`${verb[0]?.toUpperCase()}${verb.slice(1)} resources from a YAML or JSON file (v1 or v3)`)
-      .requiredOption('-f, --filename <file>', 'file with one or more resources, - for stdin');
+      .requiredOption(
+        '-f, --filename <file>',
+        'file with one or more resources, - for stdin (repeatable)',
+        collect,
+      );
     if (verb === 'create')
       cmd.option('--skip-exists', 'skip resources that already exist instead of failing');
     cmd.action((o: FileOptions) => runFileVerb(ctx, verb, o));
@@ -363,21 +390,15 @@ export function registerResourceCommands(program: Command, ctx: CliContext): voi
     .description('Delete resources by type and name, or those in a file')
     .argument('[kind]', 'resource type')
     .argument('[names...]', 'resource names')
-    .option('-f, --filename <file>', 'file with the resources to delete, - for stdin')
+    .option('-f, --filename <file>', 'file with the resources to delete, - for stdin (repeatable)', collect)
     .option('-n, --namespace <ns>', 'namespace of a namespaced resource')
     .option('--skip-not-exists', 'succeed for resources that do not exist')
-    .action(
-      async (
-        kind: string | undefined,
-        names: string[],
-        o: FileOptions & { namespace?: string; filename?: string },
-      ) => {
-        if (o.filename) return runFileVerb(ctx, 'delete', o);
-        if (!kind || names.length === 0)
-          throw new CliError('delete needs -f FILE, or a resource type and name');
-        return runDeleteByName(ctx, kind, names, o);
-      },
-    );
+    .action(async (kind: string | undefined, names: string[], o: FileOptions & { namespace?: string }) => {
+      if (o.filename?.length) return runFileVerb(ctx, 'delete', o);
+      if (!kind || names.length === 0)
+        throw new CliError('delete needs -f FILE, or a resource type and name');
+      return runDeleteByName(ctx, kind, names, o);
+    });
   program
     .command('get')
     .description('Show resources')
@@ -387,7 +408,7 @@ export function registerResourceCommands(program: Command, ctx: CliContext): voi
     )
     .argument('[names...]', 'resource names')
     .option('-o, --output <format>', 'ps, wide, yaml or json', 'ps')
-    .option('-f, --filename <file>', 'get the resources named in a file')
+    .option('-f, --filename <file>', 'get the resources named in a file (repeatable)', collect)
     .option('--node <node>', 'only resources of this node')
     .option('--workload <workload>', 'only workload endpoints of this workload')
     .option('--orchestrator <orchestrator>', 'only workload endpoints of this orchestrator')
@@ -415,7 +436,7 @@ export function registerResourceCommands(program: Command, ctx: CliContext): voi
   program
     .command('convert')
     .description("Convert resources from the seed's v1 format (or v3) to v3, printed to stdout")
-    .requiredOption('-f, --filename <file>', 'file to convert, - for stdin')
+    .requiredOption('-f, --filename <file>', 'file to convert, - for stdin (repeatable)', collect)
     .option('-o, --output <format>', 'yaml or json', 'yaml')
-    .action((o: { filename: string; output: string }) => runConvert(ctx, o));
+    .action((o: { filename: string[]; output: string }) => runConvert(ctx, o));
 }

@@ -353,6 +353,17 @@ describe('calicoctl convert and configuration', () => {
     assert.match(r.err, /absent\.cfg does not exist/);
   });
 
+  test('-f may be repeated; one bad file refuses them all', async () => {
+    const bad = join(sb.dir, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: v1\nkind: profile\nmetadata: {name: Bad_Name}\nspec: {}\n');
+    const refused = await sb.ctl('create', '-f', seedFile('policy.yaml'), '-f', bad);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /bad\.yaml: document 1 \(line 1\), profile "Bad_Name"/);
+    assert.deepEqual(tableRows((await sb.ctl('get', 'policy')).out), [['NAME']]);
+    const r = await sb.ctl('create', '-f', seedFile('policy.yaml'), '-f', seedFile('profile.yaml'));
+    assert.equal(r.out, 'Successfully created 2 resource(s)\n');
+  });
+
   test('version prints the client version', async () => {
     assert.match((await sb.ctl('version')).out, /^Client Version: +v\d+\.\d+\.\d+/);
   });
