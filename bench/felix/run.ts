@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     t = performance.now();
     await dataplane.apply(desired, true);
     const applyMs = ms(t);
-    const kernelRules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], { encoding: 'utf8' })
+    const kernelRules = spawnSync('ip', ['netns', 'exec', ns, 'iptables-save'], { encoding: 'utf8', maxBuffer: 1 << 28 })
       .stdout.split('\n')
       .filter((l) => l.startsWith('-A ')).length;
 
