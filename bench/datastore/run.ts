@@ -89,6 +89,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function measure(backend: BenchBackend): Promise<BackendResult> {
   const store = await backend.create();
+  pendingCleanups.add(store.cleanup);
   const workers = Array.from({ length: WRITER_PROCESSES + 1 }, () => Worker.spawn());
   try {
     await Promise.all(
@@ -137,6 +138,7 @@ async function measure(backend: BenchBackend): Promise<BackendResult> {
     };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
+    pendingCleanups.delete(store.cleanup);
     store.cleanup();
   }
 }
@@ -177,6 +179,13 @@ function printTable(results: Record<string, BackendResult>): void {
     );
   }
 }
+
+/** Stores not yet cleaned up; an interrupted run (Ctrl-C) still removes its files and servers. */
+const pendingCleanups = new Set<() => void>();
+process.once('SIGINT', () => {
+  for (const cleanup of pendingCleanups) cleanup();
+  process.exit(130);
+});
 
 async function main(): Promise<void> {
   const results: Record<string, BackendResult> = {};
