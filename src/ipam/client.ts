@@ -46,6 +46,7 @@ import {
   blockCidrFor,
   freeCount,
   holderOf,
+  hostAffinity,
   inUseCount,
   newBlock,
   ordinalOf,
@@ -205,6 +206,12 @@ export class IpamClient {
   private readonly store: IpamStore;
   private readonly resources: ResourceClient;
   private readonly retry: RetryPolicy;
+  /**
+   * Per host and family, the block this client last took an address from. Tried first next time, so
+   * a host with many full blocks does not read them all for every container; the other blocks are
+   * read only when it fills up (and then the lowest with room wins again).
+   */
+  private readonly blockWithRoom = new Map<string, Cidr>();
 
   constructor(
     readonly datastore: Datastore,
@@ -291,11 +298,19 @@ export class IpamClient {
     const inUsablePool = (c: Cidr) => poolContainingBlock(usable, c) !== undefined;
     const affine: BlockUse = { kind: 'affine', host };
 
-    // 1. The host's own blocks.
-    const mine = (await this.store.hostAffinities(host, family)).filter(inUsablePool).sort(byAddress);
-    for (const cidr of mine) {
-      if (got.length === wanted) break;
-      await this.assignFromBlock(cidr, wanted - got.length, attribute, affine, got, taken);
+    // 1. The host's own blocks: the one this client last took from first (no listing needed when it
+    // has room, the common case), then the others lowest first.
+    const hintKey = `${host} ${family}`;
+    const hint = this.blockWithRoom.get(hintKey);
+    if (hint && inUsablePool(hint)) await this.assignFromBlock(hint, wanted, attribute, affine, got, taken);
+    if (got.length < wanted) {
+      const mine = (await this.store.hostAffinities(host, family))
+        .filter((c) => inUsablePool(c) && c.address !== hint?.address)
+        .sort(byAddress);
+      for (const cidr of mine) {
+        if (got.length === wanted) break;
+        await this.assignFromBlock(cidr, wanted - got.length, attribute, affine, got, taken);
+      }
     }
     // 2. New blocks for the host.
     let config: IpamConfig | undefined;
@@ -309,6 +324,8 @@ export class IpamClient {
       if (!cidr) break;
       await this.assignFromBlock(cidr, wanted - got.length, attribute, affine, got, taken);
     }
+    const last = got.at(-1);
+    if (last) this.blockWithRoom.set(hintKey, last.cidr);
     if (got.length === wanted) return got;
     // 3. Borrow from other hosts' blocks.
     if ((await cfg()).strictAffinity)
@@ -416,8 +433,9 @@ export class IpamClient {
     strictAffinity: boolean,
   ): Promise<Cidr | undefined> {
     return retryOnRace(`claiming a block for host "${host}"`, this.retry, async () => {
-      const blocks = await this.store.listBlocks(family);
-      const hostsOwn = blocks
+      const affinity = JSON.stringify(hostAffinity(host));
+      const { cidrs, read } = await this.store.scanBlocks(family, (json) => json.includes(affinity));
+      const hostsOwn = read
         .filter((b) => affineHost(b.value) === host && freeCount(b.value) > 0)
         .filter((b) => poolContainingBlock(usable, b.cidr))
         .sort((a, b) => byAddress(a.cidr, b.cidr));
@@ -426,7 +444,7 @@ export class IpamClient {
         await this.store.putAffinity(host, own.cidr);
         return own.cidr;
       }
-      const existing = new Set(blocks.map((b) => b.cidr.address));
+      const existing = new Set(cidrs.map((c) => c.address));
       for (const pool of usable) {
         const cidr = firstFreeBlock(pool, existing);
         if (!cidr) continue;

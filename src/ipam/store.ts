@@ -71,6 +71,27 @@ export class IpamStore {
     return out;
   }
 
+  /**
+   * Every block CIDR of a family, decoding only the blocks whose stored text passes `worthReading`
+   * (a cheap substring test), so a scan for one host's blocks does not parse every block.
+   */
+  async scanBlocks(
+    family: IpFamily,
+    worthReading: (json: string) => boolean,
+  ): Promise<{ cidrs: Cidr[]; read: StoredBlock[] }> {
+    const { items } = await this.datastore.list(blockPrefix(family));
+    const cidrs: Cidr[] = [];
+    const read: StoredBlock[] = [];
+    for (const kv of items) {
+      const cidr = parseBlockKey(kv.key);
+      if (!cidr) continue;
+      cidrs.push(cidr);
+      if (worthReading(kv.value))
+        read.push({ cidr, value: this.decodeBlockAt(kv.key, kv.value), revision: kv.revision });
+    }
+    return { cidrs, read };
+  }
+
   /** Fails with KeyExistsError when another writer created the block first. */
   async createBlock(cidr: Cidr, block: AllocationBlock): Promise<number> {
     return (await this.datastore.create(blockKey(cidr), encodeBlock(block))).revision;

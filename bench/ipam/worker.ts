@@ -1,0 +1,38 @@
+// One benchmark process: opens its own connection to the store, says ready, and on "go" makes
+// `count` single-address assignments (one new handle each, as the CNI plugin does per container).
+import { SqliteDatastore } from '../../src/datastore/sqlite.js';
+import { IpamClient } from '../../src/ipam/index.js';
+
+export interface WorkerJob {
+  readonly path: string;
+  readonly host: string;
+  readonly count: number;
+  readonly handlePrefix: string;
+}
+
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'done'; readonly count: number; readonly ms: number }
+  | { readonly type: 'failed'; readonly message: string };
+
+async function main(job: WorkerJob): Promise<void> {
+  const ds = await SqliteDatastore.open(job.path);
+  const ipam = new IpamClient(ds);
+  const send = (m: WorkerMessage) => process.send?.(m);
+  await new Promise<void>((resolve) => {
+    process.once('message', () => resolve());
+    send({ type: 'ready' });
+  });
+  const start = performance.now();
+  for (let i = 0; i < job.count; i++)
+    await ipam.autoAssign({ handle: `${job.handlePrefix}${i}`, host: job.host, num4: 1 });
+  send({ type: 'done', count: job.count, ms: performance.now() - start });
+  await ds.close();
+  process.disconnect?.();
+}
+
+const job = JSON.parse(process.argv[2] ?? '{}') as WorkerJob;
+main(job).catch((e: unknown) => {
+  process.send?.({ type: 'failed', message: (e as Error).stack ?? String(e) } satisfies WorkerMessage);
+  process.exitCode = 1;
+});
