@@ -412,7 +412,14 @@ export class IpamClient {
 
   private async adjustHandleCount(handle: string, block: string, delta: number): Promise<void> {
     if (delta === 0) return;
+    let maybeNew = delta > 0;
     await retryOnRace(`updating handle "${handle}"`, this.retry, async () => {
+      if (maybeNew) {
+        // A new container's handle does not exist yet: create it without reading first.
+        maybeNew = false;
+        await this.store.writeHandle({ handle, blocks: { [block]: delta } }, undefined);
+        return;
+      }
       const stored = await this.store.getHandle(handle);
       if (!stored && delta < 0) return;
       const record: HandleRecord = stored?.value ?? { handle, blocks: {} };
