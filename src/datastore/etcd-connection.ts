@@ -155,13 +155,15 @@ export class EtcdConnection {
         const message = error instanceof Error ? error.message : String(error);
         if (best === undefined || evidenceRank(message) >= evidenceRank(best)) best = message;
         const problem = classifyEtcdFailure(message);
-        const neverSent = /No connection established|ECONNREFUSED|Failed to connect/i.test(message);
-        const retryable = !isPermanent(problem) && (idempotent || neverSent);
+        const retryable = !isPermanent(problem) && (idempotent || NEVER_SENT.test(message));
+        if (!retryable) {
+          // This attempt's failure is the answer (a write whose fate is unknown must not be resent).
+          const cause = isInformative(message) ? message : best;
+          throw etcdFailure(classifyEtcdFailure(cause), cause, context, Date.now() - started);
+        }
         const left = deadline - Date.now();
         // An attempt with a few milliseconds left only ever reports "deadline exceeded".
-        if (!retryable || left < 50) {
-          throw etcdFailure(classifyEtcdFailure(best), best, context, Date.now() - started);
-        }
+        if (left < 50) throw etcdFailure(classifyEtcdFailure(best), best, context, Date.now() - started);
         await sleep(Math.min(backoff, left - 25));
         backoff = Math.min(backoff * 2, 500);
       }
@@ -178,6 +180,12 @@ export class EtcdConnection {
     this.client.close();
   }
 }
+
+/**
+ * Failures that prove a request was never applied, so even a write may be sent again: no connection
+ * to the member, or a member that refused it for want of a leader before proposing it.
+ */
+const NEVER_SENT = /No connection established|ECONNREFUSED|Failed to connect|etcdserver: no leader/i;
 
 /**
  * Which of several failed attempts explains the failure best: a refused connection says more than

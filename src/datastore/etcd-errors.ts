@@ -72,9 +72,10 @@ export function classifyEtcdFailure(message: string): EtcdProblem {
     return 'authentication';
   if (/permission denied/i.test(message)) return 'permission-denied';
   if (TLS_PATTERNS.some((pattern) => pattern.test(message))) return 'tls';
-  if (/DEADLINE_EXCEEDED|deadline exceeded|request timed out|timed out/i.test(message)) return 'timeout';
+  // etcd's own timeouts, and a leader change under a proposal: the write may or may not have landed.
+  if (/DEADLINE_EXCEEDED|deadline exceeded|timed out|leader changed/i.test(message)) return 'timeout';
   if (
-    /UNAVAILABLE|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Failed to connect|No connection established|leader changed|no leader|stream ended|Connection dropped|socket hang up|CANCELLED/i.test(
+    /UNAVAILABLE|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|Failed to connect|No connection established|no leader|stream ended|Connection dropped|socket hang up|CANCELLED/i.test(
       message,
     )
   )
@@ -105,7 +106,8 @@ const FIXES: Record<EtcdProblem, string> = {
   authentication: 'check ETCD_USERNAME and ETCD_PASSWORD',
   'permission-denied':
     "grant the user's role access to these keys (etcdctl role grant-permission), or use another user",
-  timeout: 'etcd is overloaded or has no leader; retry, or raise ETCD_TIMEOUT',
+  timeout:
+    'etcd is overloaded or electing a leader; a write may or may not have been applied, so read it back before retrying; or raise ETCD_TIMEOUT',
   closed: 'open the datastore again',
   refused: 'see the etcd server log',
 };
@@ -115,7 +117,7 @@ const SUMMARIES: Record<EtcdProblem, string> = {
   tls: 'TLS failed: certificate verify failed or certificate refused',
   authentication: 'authentication failed',
   'permission-denied': 'permission denied',
-  timeout: 'did not answer in time',
+  timeout: 'did not complete the request in time',
   closed: 'the connection is closed',
   refused: 'refused the request',
 };

@@ -6,8 +6,11 @@
  * the test forgot. TLS material (a CA, a server certificate for 127.0.0.1, a client certificate, and
  * an unrelated CA for "wrong CA" tests) is made with openssl on the fly. Auth, when asked for, is
  * switched on with etcdctl after start: a root user plus the users the test names, each with a
- * role granting read or read-write on key prefixes. stop/start/kill exist for fault tests: the data
- * directory and ports survive, so a restarted server has the same revisions and address.
+ * role granting read or read-write on key prefixes. A server may be a cluster of several members
+ * (`members: 3`), each its own process. stop/kill/restart exist for fault tests, for the whole
+ * server or one member: data directories and ports survive, so a restarted member has the same
+ * revisions and address. A watchdog shell per member kills etcd and removes the directory if the
+ * test process dies without cleaning up.
  *
  * It fails loudly when etcd is not installed: etcd tests must not pass by doing nothing.
  */
@@ -15,7 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatastoreConfig } from '../../src/datastore/config.js';
 
@@ -33,6 +36,8 @@ export interface StartEtcdOptions {
   readonly tls?: boolean;
   /** Enable auth with these users (plus `root`, password ROOT_PASSWORD). */
   readonly users?: readonly EtcdUserSpec[];
+  /** Members of the cluster, each its own process on its own ports. Default 1. */
+  readonly members?: number;
 }
 
 export interface EtcdTlsFiles {
@@ -109,48 +114,202 @@ process.once('exit', () => {
   for (const server of live) server.closeNow();
 });
 
-export class EtcdServer {
+/**
+ * One etcd process of a server: its name, ports and data directory survive stop/kill, so
+ * `restart()` brings back the same member with the same data.
+ */
+export class EtcdMember {
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private watchdog: ChildProcess | undefined;
   readonly endpoint: string;
   readonly dataDir: string;
   readonly logFile: string;
 
-  private constructor(
-    readonly dir: string,
+  constructor(
+    private readonly server: EtcdServer,
+    readonly name: string,
     readonly clientPort: number,
     readonly peerPort: number,
+  ) {
+    this.endpoint = `${server.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+    this.dataDir = join(server.dir, name, 'data');
+    this.logFile = join(server.dir, name, 'etcd.log');
+  }
+
+  get peerUrl(): string {
+    return `http://127.0.0.1:${this.peerPort}`;
+  }
+
+  get running(): boolean {
+    return this.process !== undefined;
+  }
+
+  /** Asks this member to stop (SIGTERM) and waits until it has. */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  /** Kills this member at once (SIGKILL), as a crash would. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** Starts this member again on the same ports and data directory, and waits until it is healthy. */
+  async restart(): Promise<void> {
+    if (this.process) throw new Error(`etcd member ${this.name} is still running; stop() or kill() it first`);
+    this.spawn();
+    await this.waitHealthy();
+  }
+
+  /** Starts the process; with several members, all must be spawned before any can become healthy. */
+  spawn(): void {
+    mkdirSync(this.dataDir, { recursive: true });
+    const tls = this.server.tls;
+    const args = [
+      `--name=${this.name}`,
+      `--data-dir=${this.dataDir}`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
+      `--listen-peer-urls=${this.peerUrl}`,
+      `--initial-advertise-peer-urls=${this.peerUrl}`,
+      `--initial-cluster=${this.server.members.map((m) => `${m.name}=${m.peerUrl}`).join(',')}`,
+      `--initial-cluster-token=${basename(this.server.dir)}`,
+      '--logger=zap',
+      '--log-level=warn',
+    ];
+    if (tls) {
+      args.push(
+        `--cert-file=${join(this.server.dir, 'tls', 'server.crt')}`,
+        `--key-file=${join(this.server.dir, 'tls', 'server.key')}`,
+        `--trusted-ca-file=${tls.caFile}`,
+        '--client-cert-auth',
+      );
+    }
+    const log = openSync(this.logFile, 'a');
+    const child = spawn('etcd', args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.process = child;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        if (this.process === child) this.process = undefined;
+        this.watchdog?.kill('SIGKILL');
+        resolve();
+      });
+    });
+    // If this test process dies without cleaning up (killed by the runner), the watchdog kills etcd
+    // and removes the directory, so no etcd outlives its test.
+    this.watchdog = spawn(
+      'sh',
+      [
+        '-c',
+        `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null; rm -rf '${this.server.dir}'`,
+      ],
+      { stdio: 'ignore', detached: true },
+    );
+    this.watchdog.unref();
+  }
+
+  async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const child = this.process;
+    for (;;) {
+      if (!child || this.process !== child)
+        throw new Error(`etcd member ${this.name} exited during start-up:\n${this.logTail()}`);
+      try {
+        this.server.etcdctlAt([this.endpoint], 'endpoint', 'health');
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          await this.kill();
+          throw new Error(
+            `etcd member ${this.name} at ${this.endpoint} not healthy within ${READY_TIMEOUT_MS} ms: ${(error as Error).message}\n${this.logTail()}`,
+          );
+        }
+        await sleep(100);
+      }
+    }
+  }
+
+  killNow(): void {
+    this.process?.kill('SIGKILL');
+    this.process = undefined;
+    this.watchdog?.kill('SIGKILL');
+  }
+
+  logTail(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').split('\n').slice(-20).join('\n');
+    } catch {
+      return '(no etcd log)';
+    }
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.process;
+    if (!child) return;
+    child.kill(signal);
+    await this.exited;
+  }
+}
+
+export class EtcdServer {
+  readonly members: EtcdMember[] = [];
+
+  private constructor(
+    readonly dir: string,
     readonly tls: EtcdTlsFiles | undefined,
     readonly users: readonly EtcdUserSpec[] | undefined,
-  ) {
-    this.endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
-    this.dataDir = join(dir, 'data');
-    this.logFile = join(dir, 'etcd.log');
-  }
+  ) {}
 
   static async start(options: StartEtcdOptions = {}): Promise<EtcdServer> {
     requireEtcdBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'calico-etcd-'));
+    const server = new EtcdServer(
+      dir,
+      options.tls ? makeTlsMaterial(join(dir, 'tls')) : undefined,
+      options.users,
+    );
+    live.add(server);
     try {
-      const tls = options.tls ? makeTlsMaterial(join(dir, 'tls')) : undefined;
-      const [clientPort, peerPort] = [await freePort(), await freePort()];
-      const server = new EtcdServer(dir, clientPort, peerPort, tls, options.users);
-      live.add(server);
-      await server.startProcess();
+      const count = options.members ?? 1;
+      for (let i = 0; i < count; i++)
+        server.members.push(new EtcdMember(server, `member${i}`, await freePort(), await freePort()));
+      for (const member of server.members) member.spawn();
+      for (const member of server.members) await member.waitHealthy();
       if (options.users) server.enableAuth(options.users);
       return server;
     } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
+      server.closeNow();
       throw error;
     }
+  }
+
+  private get first(): EtcdMember {
+    const member = this.members[0];
+    if (!member) throw new Error('etcd server has no members');
+    return member;
+  }
+
+  /** The first member's client URL; `endpoints` lists every member's. */
+  get endpoint(): string {
+    return this.first.endpoint;
+  }
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.endpoint);
+  }
+
+  get clientPort(): number {
+    return this.first.clientPort;
   }
 
   /** The configuration a client of ours uses to reach this server, as `user` (default: no auth). */
   config(user?: { name: string; password: string }): DatastoreConfig {
     const cfg: DatastoreConfig = {
       datastoreType: 'etcdv3',
-      etcdEndpoints: [this.endpoint],
-      source: `test etcd ${this.endpoint}`,
+      etcdEndpoints: this.endpoints,
+      source: `test etcd ${this.endpoints.join(',')}`,
     };
     if (this.tls) {
       cfg.etcdCACertFile = this.tls.caFile;
@@ -179,9 +338,16 @@ export class EtcdServer {
     return env;
   }
 
-  /** Runs etcdctl against this server (as root when auth is on); throws with its output on failure. */
+  /** Runs etcdctl against the running members (as root when auth is on); throws with its output on failure. */
   etcdctl(...args: string[]): string {
-    const connection = [`--endpoints=${this.endpoint}`, '--command-timeout=5s'];
+    return this.etcdctlAt(
+      this.members.filter((m) => m.running).map((m) => m.endpoint),
+      ...args,
+    );
+  }
+
+  etcdctlAt(endpoints: readonly string[], ...args: string[]): string {
+    const connection = [`--endpoints=${endpoints.join(',')}`, '--command-timeout=5s'];
     if (this.tls) {
       connection.push(
         `--cacert=${this.tls.caFile}`,
@@ -189,7 +355,7 @@ export class EtcdServer {
         `--key=${this.tls.keyFile}`,
       );
     }
-    if (this.users) connection.push(`--user=root:${ROOT_PASSWORD}`);
+    if (this.users && this.authEnabled) connection.push(`--user=root:${ROOT_PASSWORD}`);
     const result = spawnSync('etcdctl', [...connection, ...args], {
       encoding: 'utf8',
       env: { ...process.env, ETCDCTL_API: '3' },
@@ -203,132 +369,70 @@ export class EtcdServer {
     return result.stdout;
   }
 
-  /** Asks etcd to stop (SIGTERM) and waits until it has. */
+  private authEnabled = false;
+
+  /** Stops every member (SIGTERM) and waits until they have. */
   async stop(): Promise<void> {
-    await this.signal('SIGTERM');
+    await Promise.all(this.members.map((m) => m.stop()));
   }
 
-  /** Kills etcd at once (SIGKILL), as a crash would. */
+  /** Kills every member at once (SIGKILL), as a crash would. */
   async kill(): Promise<void> {
-    await this.signal('SIGKILL');
+    await Promise.all(this.members.map((m) => m.kill()));
   }
 
-  /** Starts etcd again on the same ports and data directory. */
+  /** Starts every stopped member again on the same ports and data directories. */
   async restart(): Promise<void> {
-    if (this.process) throw new Error('etcd is still running; stop() or kill() it first');
-    await this.startProcess();
+    const stopped = this.members.filter((m) => !m.running);
+    if (stopped.length === 0) throw new Error('etcd is still running; stop() or kill() it first');
+    for (const member of stopped) member.spawn();
+    for (const member of stopped) await member.waitHealthy();
   }
 
+  /** True while every member runs. */
   get running(): boolean {
-    return this.process !== undefined;
+    return this.members.every((m) => m.running);
   }
 
   /** Stops etcd and removes its directory. */
   async close(): Promise<void> {
-    if (this.process) await this.kill();
+    await this.kill();
     this.closeNow();
   }
 
   /** Synchronous last-resort cleanup, for process exit. */
   closeNow(): void {
-    this.process?.kill('SIGKILL');
-    this.process = undefined;
+    for (const member of this.members) member.killNow();
     rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
   }
 
-  private async signal(signal: NodeJS.Signals): Promise<void> {
-    const child = this.process;
-    if (!child) return;
-    child.kill(signal);
-    await this.exited;
-  }
-
-  private async startProcess(): Promise<void> {
-    mkdirSync(this.dataDir, { recursive: true });
-    const peer = `http://127.0.0.1:${this.peerPort}`;
-    const args = [
-      '--name=test',
-      `--data-dir=${this.dataDir}`,
-      `--listen-client-urls=${this.endpoint}`,
-      `--advertise-client-urls=${this.endpoint}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=test=${peer}`,
-      '--logger=zap',
-      '--log-level=warn',
-    ];
-    if (this.tls) {
-      args.push(
-        `--cert-file=${join(this.dir, 'tls', 'server.crt')}`,
-        `--key-file=${join(this.dir, 'tls', 'server.key')}`,
-        `--trusted-ca-file=${this.tls.caFile}`,
-        '--client-cert-auth',
-      );
-    }
-    const log = openSync(this.logFile, 'a');
-    const child = spawn('etcd', args, { stdio: ['ignore', log, log] });
-    closeSync(log);
-    this.process = child;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', () => {
-        if (this.process === child) this.process = undefined;
-        resolve();
-      });
-    });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (this.process !== child) throw new Error(`etcd exited during start-up:\n${this.logTail()}`);
-      try {
-        this.etcdctl('endpoint', 'health');
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          await this.kill();
-          throw new Error(
-            `etcd at ${this.endpoint} not healthy within ${READY_TIMEOUT_MS} ms: ${(error as Error).message}\n${this.logTail()}`,
-          );
-        }
-        await sleep(100);
-      }
-    }
+  logTail(): string {
+    return this.members.map((m) => `--- ${m.name}\n${m.logTail()}`).join('\n');
   }
 
   private enableAuth(users: readonly EtcdUserSpec[]): void {
-    // Before auth is on, etcdctl's --user flag would be refused, so these run without it.
-    const saved = this.users;
-    (this as { users: readonly EtcdUserSpec[] | undefined }).users = undefined;
-    try {
-      this.etcdctl('user', 'add', `root:${ROOT_PASSWORD}`);
-      this.etcdctl('role', 'add', 'root');
-      this.etcdctl('user', 'grant-role', 'root', 'root');
-      for (const user of users) {
-        this.etcdctl('user', 'add', `${user.name}:${user.password}`);
-        this.etcdctl('role', 'add', `role-${user.name}`);
-        for (const grant of user.grants) {
-          this.etcdctl(
-            'role',
-            'grant-permission',
-            `role-${user.name}`,
-            grant.access,
-            '--prefix=true',
-            grant.prefix,
-          );
-        }
-        this.etcdctl('user', 'grant-role', user.name, `role-${user.name}`);
+    this.etcdctl('user', 'add', `root:${ROOT_PASSWORD}`);
+    this.etcdctl('role', 'add', 'root');
+    this.etcdctl('user', 'grant-role', 'root', 'root');
+    for (const user of users) {
+      this.etcdctl('user', 'add', `${user.name}:${user.password}`);
+      this.etcdctl('role', 'add', `role-${user.name}`);
+      for (const grant of user.grants) {
+        this.etcdctl(
+          'role',
+          'grant-permission',
+          `role-${user.name}`,
+          grant.access,
+          '--prefix=true',
+          grant.prefix,
+        );
       }
-      this.etcdctl('auth', 'enable');
-    } finally {
-      (this as { users: readonly EtcdUserSpec[] | undefined }).users = saved;
+      this.etcdctl('user', 'grant-role', user.name, `role-${user.name}`);
     }
-  }
-
-  logTail(): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').split('\n').slice(-20).join('\n');
-    } catch {
-      return '(no etcd log)';
-    }
+    this.etcdctl('auth', 'enable');
+    // From now on etcdctl must authenticate (as root).
+    this.authEnabled = true;
   }
 }
 

@@ -33,6 +33,12 @@ describe('classifyEtcdFailure: what etcd3/gRPC messages mean', () => {
     },
     { message: '14 UNAVAILABLE: Connection dropped', problem: 'unreachable' },
     { message: '4 DEADLINE_EXCEEDED: Deadline exceeded after 4.001s', problem: 'timeout' },
+    {
+      message: '14 UNAVAILABLE: etcdserver: request timed out, possibly due to previous leader failure',
+      problem: 'timeout',
+    },
+    { message: '14 UNAVAILABLE: etcdserver: leader changed', problem: 'timeout' },
+    { message: '14 UNAVAILABLE: etcdserver: no leader', problem: 'unreachable' },
     { message: '8 RESOURCE_EXHAUSTED: etcdserver: too many requests', problem: 'refused' },
   ];
   for (const { message, problem } of cases) {
