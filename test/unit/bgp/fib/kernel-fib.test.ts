@@ -1,0 +1,184 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CommandResult, CommandRunner, RunOptions } from '../../../../src/kernel/runner.js';
+import {
+  BGP_ROUTE_PROTO,
+  KernelFib,
+  parseKernelRoutes,
+  planFib,
+  routeReplaceLine,
+} from '../../../../src/bgp/fib/index.js';
+
+describe('route lines', () => {
+  const TABLE = [
+    {
+      name: 'one next hop is a plain gateway route',
+      route: { prefix: '10.65.1.0/26', nextHops: ['10.0.0.2'] },
+      line: 'route replace 10.65.1.0/26 via 10.0.0.2 proto 81',
+    },
+    {
+      name: 'several next hops make one ECMP route',
+      route: { prefix: '10.65.1.0/26', nextHops: ['10.0.0.2', '10.0.0.3'] },
+      line: 'route replace 10.65.1.0/26 proto 81 nexthop via 10.0.0.2 nexthop via 10.0.0.3',
+    },
+    {
+      name: 'IPv6 routes look the same',
+      route: { prefix: 'fd00:65::/122', nextHops: ['fd00::2'] },
+      line: 'route replace fd00:65::/122 via fd00::2 proto 81',
+    },
+  ];
+  for (const row of TABLE) test(row.name, () => assert.equal(routeReplaceLine(row.route), row.line));
+
+  test('our protocol number is 81, not Felix’s 80', () => assert.equal(BGP_ROUTE_PROTO, 81));
+});
+
+describe('planFib', () => {
+  const m = (entries: [string, string[]][]) => new Map(entries);
+  const TABLE = [
+    {
+      name: 'a new prefix is installed',
+      desired: m([['10.65.1.0/26', ['10.0.0.2']]]),
+      actual: m([]),
+      lines: ['route replace 10.65.1.0/26 via 10.0.0.2 proto 81'],
+    },
+    {
+      name: 'an unchanged prefix is left alone',
+      desired: m([['10.65.1.0/26', ['10.0.0.2']]]),
+      actual: m([['10.65.1.0/26', ['10.0.0.2']]]),
+      lines: [],
+    },
+    {
+      name: 'a second next hop turns the route into ECMP',
+      desired: m([['10.65.1.0/26', ['10.0.0.2', '10.0.0.3']]]),
+      actual: m([['10.65.1.0/26', ['10.0.0.2']]]),
+      lines: ['route replace 10.65.1.0/26 proto 81 nexthop via 10.0.0.2 nexthop via 10.0.0.3'],
+    },
+    {
+      name: 'a prefix no longer wanted is deleted',
+      desired: m([]),
+      actual: m([['10.65.1.0/26', ['10.0.0.2']]]),
+      lines: ['route del 10.65.1.0/26 proto 81'],
+    },
+  ];
+  for (const row of TABLE)
+    test(row.name, () => assert.deepEqual(planFib(row.desired, row.actual), row.lines));
+
+  test('with a list of prefixes, only those are compared', () => {
+    const desired = m([
+      ['10.65.1.0/26', ['10.0.0.2']],
+      ['10.65.2.0/26', ['10.0.0.3']],
+    ]);
+    assert.deepEqual(planFib(desired, m([]), ['10.65.2.0/26']), [
+      'route replace 10.65.2.0/26 via 10.0.0.3 proto 81',
+    ]);
+  });
+});
+
+test('parseKernelRoutes reads single-gateway, multipath and host routes from ip -j', () => {
+  const json = JSON.stringify([
+    { dst: '10.65.1.0/26', gateway: '10.0.0.2', dev: 'eth1', protocol: '81', flags: [] },
+    {
+      dst: '10.65.2.0/26',
+      protocol: '81',
+      flags: [],
+      nexthops: [
+        { gateway: '10.0.0.3', dev: 'eth1', weight: 1, flags: [] },
+        { gateway: '10.0.0.2', dev: 'eth1', weight: 1, flags: [] },
+      ],
+    },
+    { dst: '10.66.0.7', gateway: '10.0.0.3', dev: 'eth1', protocol: '81', flags: [] },
+  ]);
+  assert.deepEqual(
+    [...parseKernelRoutes(json)],
+    [
+      ['10.65.1.0/26', ['10.0.0.2']],
+      ['10.65.2.0/26', ['10.0.0.2', '10.0.0.3']],
+      ['10.66.0.7/32', ['10.0.0.3']],
+    ],
+  );
+});
+
+/** A kernel with a routing table of proto-81 routes, driven through `ip` commands. */
+class FakeKernel implements CommandRunner {
+  readonly routes = new Map<string, string[]>();
+  readonly batches: string[][] = [];
+  reads = 0;
+
+  run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    assert.equal(cmd, 'ip');
+    if (args[0] === '-j') {
+      this.reads++;
+      const family = args[1] === '-6' ? 6 : 4;
+      const list = [...this.routes]
+        .filter(([p]) => p.includes(':') === (family === 6))
+        .map(([dst, hops]) =>
+          hops.length === 1
+            ? { dst, gateway: hops[0] }
+            : { dst, nexthops: hops.map((gateway) => ({ gateway })) },
+        );
+      return Promise.resolve({ code: 0, stdout: JSON.stringify(list), stderr: '' });
+    }
+    const lines = (options.input ?? '').trim().split('\n');
+    this.batches.push(lines);
+    for (const line of lines) {
+      const words = line.split(' ');
+      const prefix = words[2] as string;
+      if (words[1] === 'del') this.routes.delete(prefix);
+      else this.routes.set(prefix, words.filter((_, i) => words[i - 1] === 'via').sort());
+    }
+    return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+  }
+}
+
+describe('KernelFib', () => {
+  test('the first sync reads the kernel, then removes leftovers and installs what is wanted', async () => {
+    const kernel = new FakeKernel();
+    kernel.routes.set('10.99.0.0/26', ['10.0.0.9']);
+    const fib = new KernelFib(kernel);
+    fib.set('10.65.1.0/26', ['10.0.0.3', '10.0.0.2']);
+    const report = await fib.sync();
+    assert.deepEqual(report, { changed: 2, errors: [] });
+    assert.deepEqual([...kernel.routes], [['10.65.1.0/26', ['10.0.0.2', '10.0.0.3']]]);
+  });
+
+  test('later syncs write only the changed prefixes, in one batch, without reading the kernel', async () => {
+    const kernel = new FakeKernel();
+    const fib = new KernelFib(kernel, { ipv6: false });
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    fib.set('10.65.2.0/26', ['10.0.0.3']);
+    await fib.sync();
+    const reads = kernel.reads;
+    fib.set('10.65.2.0/26', ['10.0.0.3', '10.0.0.4']);
+    fib.delete('10.65.1.0/26');
+    fib.set('10.65.3.0/26', []);
+    const report = await fib.sync();
+    assert.equal(kernel.reads, reads, 'no read between full syncs');
+    assert.equal(report.changed, 2);
+    assert.deepEqual(kernel.batches.at(-1), [
+      'route replace 10.65.2.0/26 proto 81 nexthop via 10.0.0.3 nexthop via 10.0.0.4',
+      'route del 10.65.1.0/26 proto 81',
+    ]);
+  });
+
+  test('a full sync puts back a route someone deleted', async () => {
+    const kernel = new FakeKernel();
+    const fib = new KernelFib(kernel, { ipv6: false });
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    await fib.sync();
+    kernel.routes.clear();
+    assert.equal((await fib.sync()).changed, 0, 'an incremental sync trusts its cache');
+    assert.equal((await fib.sync(true)).changed, 1);
+    assert.deepEqual([...kernel.routes], [['10.65.1.0/26', ['10.0.0.2']]]);
+  });
+
+  test('removeAll deletes every route of ours', async () => {
+    const kernel = new FakeKernel();
+    const fib = new KernelFib(kernel);
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    fib.set('fd00:65::/122', ['fd00::2']);
+    await fib.sync();
+    assert.equal(kernel.routes.size, 2);
+    await fib.removeAll();
+    assert.equal(kernel.routes.size, 0);
+  });
+});
