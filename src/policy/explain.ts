@@ -38,7 +38,7 @@ import {
   type PolicyEnvironment,
   type TierInfo,
 } from './resolve.js';
-import type { Flow, Peer } from './rulematch.js';
+import type { Flow } from './rulematch.js';
 
 /** Every resource the explanation may need, by kind. */
 export interface PolicyResources {
@@ -185,8 +185,8 @@ export function explainTraffic(resources: PolicyResources, request: ExplainReque
     );
   }
   const flow: Flow = {
-    source: source as Peer,
-    destination: destination as Peer,
+    source,
+    destination,
     protocol,
     ...(protocolHasPorts(protocol) && request.port !== undefined ? { dstPort: request.port } : {}),
     ...(protocolHasPorts(protocol) ? { srcPort: request.srcPort ?? 40000 } : {}),
