@@ -32,7 +32,13 @@ interface Result {
   attributeSets: number;
   routeChangesInsert: number;
   routeChangesChurn: number;
+  /** Route reflector: a further REFLECTOR_CLIENTS iBGP clients come up and get the table. */
+  reflectClients: number;
+  reflectInitialTablesMs: number;
+  reflectHeapDeltaMB: number;
 }
+
+const REFLECTOR_CLIENTS = 20;
 
 function prefixAt(i: number): Prefix {
   // /24s from 11.0.0.0 upward: 500k of them fit below 20.0.0.0.
@@ -72,6 +78,29 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/** Brings up the reflector clients and counts what the next flush announces to them. */
+function reflectToClients(rib: Rib): number {
+  for (let c = 0; c < REFLECTOR_CLIENTS; c++) {
+    const address = `10.1.${c >> 8}.${c & 255}`;
+    rib.peerUp(
+      {
+        address,
+        routerId: address,
+        asn: 65000,
+        families: ['ipv4'],
+        routeReflectorClient: true,
+        localNextHops: { ipv4: '10.255.0.1' },
+      },
+      2,
+    );
+  }
+  let sent = 0;
+  for (const adv of rib.flush().advertisements) {
+    for (const group of adv.announce) sent += group.prefixes.length;
+  }
+  return sent;
+}
+
 function measure(n: number): Result {
   const base = heapAfterGc();
   const rib = new Rib({ routerId: '10.255.0.1', localAs: 65000 });
@@ -105,6 +134,16 @@ function measure(n: number): Result {
   const peerDownMs = performance.now() - t;
   if (rib.size !== n) throw new Error(`bench: expected ${n} prefixes after peer A left, found ${rib.size}`);
 
+  // The Adj-RIB-Out is derived, not stored: clients cost their sessions, not a table each.
+  const beforeClients = heapAfterGc();
+  t = performance.now();
+  const sent = reflectToClients(rib);
+  const reflectMs = performance.now() - t;
+  const reflectHeap = heapAfterGc() - beforeClients;
+  if (sent !== n * REFLECTOR_CLIENTS) {
+    throw new Error(`bench: expected ${n * REFLECTOR_CLIENTS} announcements to clients, got ${sent}`);
+  }
+
   return {
     prefixes: n,
     insertMs: Math.round(insertMs),
@@ -119,6 +158,9 @@ function measure(n: number): Result {
     attributeSets,
     routeChangesInsert,
     routeChangesChurn,
+    reflectClients: REFLECTOR_CLIENTS,
+    reflectInitialTablesMs: Math.round(reflectMs),
+    reflectHeapDeltaMB: +(reflectHeap / 2 ** 20).toFixed(1),
   };
 }
 
@@ -159,6 +201,8 @@ function main(): void {
       'heap 2 peers MB': r.heapTwoPeersMB,
       'B/prefix 2 peers': r.bytesPerPrefixTwoPeers,
       'RSS MB': r.rssTwoPeersMB,
+      [`${REFLECTOR_CLIENTS} RR clients: tables ms`]: r.reflectInitialTablesMs,
+      'RR clients heap MB': r.reflectHeapDeltaMB,
     })),
   );
   const out = join(dirname(self), '..', 'results', 'bgp-rib.json');
@@ -168,8 +212,7 @@ function main(): void {
     `${JSON.stringify(
       {
         benchmark: 'bgp-rib',
-        description:
-          'IPv4 /24s announced by one eBGP peer in 800-prefix UPDATEs (flush every 25), then the same by a second peer with a shorter AS_PATH (every best changes), then the first peer down; heap measured after GC',
+        description: `IPv4 /24s announced by one eBGP peer in 800-prefix UPDATEs (flush every 25), then the same by a second peer with a shorter AS_PATH (every best changes), then the first peer down, then ${REFLECTOR_CLIENTS} iBGP route-reflector clients come up and get the full table; heap measured after GC`,
         node: process.version,
         date: new Date().toISOString(),
         results,

@@ -64,46 +64,80 @@ export interface PeerAdvertisement {
 }
 
 /**
- * Collects one peer's announcements and withdrawals for a batch. The last word on a prefix wins
- * (a resync may first withdraw a prefix and then announce it again), and announcements come out
- * grouped by attributes, ready to pack into UPDATEs.
+ * Prefix records for one flush, shared by every peer's advertisement: a full table to twenty
+ * route-reflector clients formats each prefix once, not twenty times.
+ */
+export class PrefixRecords {
+  private readonly cache: Map<PrefixKey, Prefix> | undefined;
+
+  /** `shared`: more than one peer will ask for the same prefixes, so keep what was made. */
+  constructor(shared: boolean) {
+    this.cache = shared ? new Map() : undefined;
+  }
+
+  get(key: PrefixKey): Prefix {
+    if (this.cache === undefined) return prefixFromKey(key);
+    let prefix = this.cache.get(key);
+    if (prefix === undefined) {
+      prefix = prefixFromKey(key);
+      this.cache.set(key, prefix);
+    }
+    return prefix;
+  }
+}
+
+/**
+ * Collects one peer's announcements and withdrawals for a batch, grouped by attributes, ready to
+ * pack into UPDATEs. Within one flush each prefix is visited once per peer, except the default
+ * routes, which a resync may withdraw (as a learned route) and announce again (as our downward
+ * default) or the other way round: for those the last word wins.
  */
 export class AdvertisementBatch {
-  private readonly announced = new Map<PrefixKey, PathAttributes>();
-  private readonly withdrawn = new Set<PrefixKey>();
+  private readonly groups = new Map<PathAttributes, PrefixKey[]>();
+  private readonly withdrawn: PrefixKey[] = [];
+  private readonly defaults = new Map<PrefixKey, PathAttributes | null>();
 
   announce(key: PrefixKey, attrs: PathAttributes): void {
-    this.withdrawn.delete(key);
-    this.announced.set(key, attrs);
+    if (key === DEFAULT_ROUTE_KEY.ipv4 || key === DEFAULT_ROUTE_KEY.ipv6) {
+      this.defaults.set(key, attrs);
+      return;
+    }
+    const group = this.groups.get(attrs);
+    if (group === undefined) this.groups.set(attrs, [key]);
+    else group.push(key);
   }
 
   withdraw(key: PrefixKey): void {
-    this.announced.delete(key);
-    this.withdrawn.add(key);
+    if (key === DEFAULT_ROUTE_KEY.ipv4 || key === DEFAULT_ROUTE_KEY.ipv6) this.defaults.set(key, null);
+    else this.withdrawn.push(key);
   }
 
   get isEmpty(): boolean {
-    return this.announced.size === 0 && this.withdrawn.size === 0;
+    return this.groups.size === 0 && this.withdrawn.length === 0 && this.defaults.size === 0;
   }
 
-  toAdvertisement(peerId: PeerId, endOfRib: readonly AddressFamily[]): PeerAdvertisement {
-    const groups = new Map<PathAttributes, { v4: Prefix[]; v6: Prefix[] }>();
-    for (const [key, attrs] of this.announced) {
-      let group = groups.get(attrs);
-      if (group === undefined) {
-        group = { v4: [], v6: [] };
-        groups.set(attrs, group);
-      }
-      (typeof key === 'number' ? group.v4 : group.v6).push(prefixFromKey(key));
+  toAdvertisement(
+    peerId: PeerId,
+    endOfRib: readonly AddressFamily[],
+    prefixes: PrefixRecords = new PrefixRecords(false),
+  ): PeerAdvertisement {
+    const withdrawnKeys = this.withdrawn;
+    for (const [key, attrs] of this.defaults) {
+      if (attrs === null) withdrawnKeys.push(key);
+      else this.groups.set(attrs, [...(this.groups.get(attrs) ?? []), key]);
     }
+    this.defaults.clear();
     const announce: AnnouncementGroup[] = [];
-    for (const [attrs, { v4, v6 }] of groups) {
+    for (const [attrs, keys] of this.groups) {
+      const v4: Prefix[] = [];
+      const v6: Prefix[] = [];
+      for (const key of keys) (typeof key === 'number' ? v4 : v6).push(prefixes.get(key));
       if (v4.length > 0) announce.push({ family: 'ipv4', attrs, prefixes: v4 });
       if (v6.length > 0) announce.push({ family: 'ipv6', attrs, prefixes: v6 });
     }
     const v4: Prefix[] = [];
     const v6: Prefix[] = [];
-    for (const key of this.withdrawn) (typeof key === 'number' ? v4 : v6).push(prefixFromKey(key));
+    for (const key of withdrawnKeys) (typeof key === 'number' ? v4 : v6).push(prefixes.get(key));
     const withdraw: WithdrawalGroup[] = [];
     if (v4.length > 0) withdraw.push({ family: 'ipv4', prefixes: v4 });
     if (v6.length > 0) withdraw.push({ family: 'ipv6', prefixes: v6 });

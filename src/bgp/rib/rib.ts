@@ -26,6 +26,7 @@ import {
   AdjRibOut,
   AdvertisementBatch,
   type ExportPeer,
+  PrefixRecords,
   type ExportSource,
   type PeerAdvertisement,
 } from './adj-rib-out.js';
@@ -418,6 +419,9 @@ export class Rib {
       },
     };
     const advertisements: PeerAdvertisement[] = [];
+    let exporting = 0;
+    for (const state of this.peers.values()) if (state.up) exporting++;
+    const prefixes = new PrefixRecords(exporting > 1);
     for (const [peerId, state] of this.peers) {
       if (!state.up || !state.out) continue;
       const batch = new AdvertisementBatch();
@@ -442,7 +446,7 @@ export class Rib {
       }
       state.exportPhase = 'incremental';
       if (!batch.isEmpty || endOfRib.length > 0) {
-        advertisements.push(batch.toAdvertisement(peerId, endOfRib));
+        advertisements.push(batch.toAdvertisement(peerId, endOfRib, prefixes));
       }
     }
     return { routes: changes, advertisements };
