@@ -33,7 +33,7 @@ const ours: BenchBackend = {
  * watch): no compare-and-swap, no bounded retries, no resume. It is a floor to measure against, not
  * a backend.
  */
-class RawEtcd3Floor implements Datastore {
+export class RawEtcd3Floor implements Datastore {
   readonly type = 'etcdv3' as const;
   private knownRevision = 0;
 
