@@ -21,6 +21,8 @@ const UPDATES_PER_FLUSH = 25;
 interface Result {
   prefixes: number;
   insertMs: number;
+  /** CPU time of the insert (user + system, all threads: GC included); steadier than wall time on a shared machine. */
+  insertCpuMs: number;
   insertPrefixesPerSec: number;
   churnMs: number;
   peerDownMs: number;
@@ -117,8 +119,10 @@ function measure(n: number): Result {
   rib.flush();
 
   let t = performance.now();
+  const cpu = process.cpuUsage();
   const routeChangesInsert = announceAll(rib, peerA.address, peerA.asn, n, 2);
   const insertMs = performance.now() - t;
+  const insertCpu = process.cpuUsage(cpu);
   const heapOne = heapAfterGc() - base;
 
   t = performance.now();
@@ -147,6 +151,7 @@ function measure(n: number): Result {
   return {
     prefixes: n,
     insertMs: Math.round(insertMs),
+    insertCpuMs: Math.round((insertCpu.user + insertCpu.system) / 1000),
     insertPrefixesPerSec: Math.round(n / (insertMs / 1000)),
     churnMs: Math.round(churnMs),
     peerDownMs: Math.round(peerDownMs),
@@ -193,6 +198,7 @@ function main(): void {
     results.map((r) => ({
       N: r.prefixes,
       'insert ms': r.insertMs,
+      'insert CPU ms': r.insertCpuMs,
       'prefixes/s': r.insertPrefixesPerSec,
       'churn ms (2nd peer, all bests change)': r.churnMs,
       'peer down ms': r.peerDownMs,

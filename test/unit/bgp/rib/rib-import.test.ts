@@ -210,3 +210,19 @@ describe('explaining a decision', () => {
     );
   });
 });
+
+describe('IGP cost to the next hop', () => {
+  test('the resolver given in the config ranks iBGP paths by the cost to their next hops', () => {
+    const costs: Record<string, number> = { '10.0.0.2': 20, '10.0.0.3': 10 };
+    const rib = newRib({ igpCost: (nextHop) => costs[nextHop] });
+    const i2 = ribPeer('10.0.0.2', LOCAL_AS);
+    const i3 = ribPeer('10.0.0.3', LOCAL_AS);
+    rib.peerUp(i2, 0);
+    rib.peerUp(i3, 0);
+    rib.announce(i2.address, [P], attrs({ asPath: seq(7), nextHop: '10.0.0.2' }), 0);
+    rib.announce(i3.address, [P], attrs({ asPath: seq(7), nextHop: '10.0.0.3' }), 0);
+    assert.deepEqual(describeRoutes(rib.flush()), ['+10.65.1.0/26 via 10.0.0.3']);
+    assert.equal(rib.route(P)?.reason, 'lowest-igp-cost');
+    assert.equal(rib.route(P)?.best?.igpCost, 10);
+  });
+});
