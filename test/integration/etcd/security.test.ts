@@ -7,7 +7,11 @@ import { EtcdUnavailableError, type EtcdProblem } from '../../../src/datastore/e
 import { EtcdServer, STANDARD_USERS, freePort } from '../../support/etcd.js';
 import { etcdOptions } from './etcd-datastore-subject.js';
 
-const USERS = [...STANDARD_USERS, { name: 'nobody', password: 'nobody-secret', grants: [] }];
+const USERS = [
+  ...STANDARD_USERS,
+  { name: 'nobody', password: 'nobody-secret', grants: [] },
+  { name: 'narrow', password: 'narrow-secret', grants: [{ prefix: '/calico/', access: 'read' as const }] },
+];
 const CALICO = { name: 'calico', password: 'calico-secret' };
 const CALICO_AUTH = { username: CALICO.name, password: CALICO.password };
 
@@ -26,6 +30,26 @@ describe('etcd over TLS with auth', () => {
       assert.deepEqual(await store.get('/security/ok'), kv);
       assert.deepEqual((await watch.next()).value, { type: 'added', kv });
       await watch.return?.();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a watch on keys the user may not read ends with a permission-denied error, not silence', async () => {
+    const store = await EtcdDatastore.open(
+      etcdOptions(server, { name: 'narrow', password: 'narrow-secret' }),
+    );
+    try {
+      const watch = store.watch('/security/')[Symbol.asyncIterator]();
+      const started = Date.now();
+      await assert.rejects(watch.next(), (error: unknown) => {
+        assert.ok(error instanceof EtcdUnavailableError, String(error));
+        assert.equal(error.problem, 'permission-denied');
+        assert.match(error.message, /permission denied during watch \/security\/ from revision \d+/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 5_000);
+      assert.deepEqual(await watch.next(), { value: undefined, done: true });
     } finally {
       await store.close();
     }
