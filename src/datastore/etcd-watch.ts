@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import type { EtcdConnection } from './etcd-connection.js';
 import {
@@ -46,6 +47,8 @@ export class EtcdWatch {
   private stopped = false;
   private backoffMs: number;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Aborted by stop(), so a reconnect loop waiting out its backoff ends at once. */
+  private readonly stopping = new AbortController();
   /** Times a broken stream was replaced; for tests and diagnostics. */
   reconnects = 0;
 
@@ -67,6 +70,7 @@ export class EtcdWatch {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.stopping.abort();
     this.grpcStream?.cancel();
     this.grpcStream = undefined;
   }
@@ -99,9 +103,7 @@ export class EtcdWatch {
           this.fail(failure);
           return;
         }
-        await new Promise<void>((resolve) => {
-          this.retryTimer = setTimeout(resolve, this.nextBackoff());
-        });
+        await sleep(this.nextBackoff(), undefined, { signal: this.stopping.signal }).catch(() => undefined);
       }
     }
   }
@@ -124,7 +126,8 @@ export class EtcdWatch {
     grpcStream.on('error', (error: Error) => {
       if (broken || this.stopped) return;
       const problem = classifyEtcdFailure(error.message);
-      if (isPermanent(problem)) {
+      // An expired token is renewed by the probe before the next stream opens.
+      if (isPermanent(problem) && !/invalid auth token/i.test(error.message)) {
         broken = true;
         this.fail(etcdFailure(problem, error.message, this.options.connection.context(this.operation())));
         return;
