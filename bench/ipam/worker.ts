@@ -2,6 +2,7 @@
 // `count` single-address assignments (one new handle each, as the CNI plugin does per container).
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { IpamClient } from '../../src/ipam/index.js';
+import { RevisionConflictError } from '../../src/datastore/errors.js';
 
 export interface WorkerJob {
   readonly path: string;
@@ -12,11 +13,22 @@ export interface WorkerJob {
 
 export type WorkerMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'done'; readonly count: number; readonly ms: number }
+  | { readonly type: 'done'; readonly count: number; readonly ms: number; readonly conflicts: number }
   | { readonly type: 'failed'; readonly message: string };
 
 async function main(job: WorkerJob): Promise<void> {
   const ds = await SqliteDatastore.open(job.path);
+  // Count lost compare-and-swap races, to show what contention costs.
+  let conflicts = 0;
+  const update = ds.update.bind(ds);
+  ds.update = async (key, value, expectedRevision) => {
+    try {
+      return await update(key, value, expectedRevision);
+    } catch (e) {
+      if (e instanceof RevisionConflictError) conflicts++;
+      throw e;
+    }
+  };
   const ipam = new IpamClient(ds);
   const send = (m: WorkerMessage) => process.send?.(m);
   await new Promise<void>((resolve) => {
@@ -26,7 +38,7 @@ async function main(job: WorkerJob): Promise<void> {
   const start = performance.now();
   for (let i = 0; i < job.count; i++)
     await ipam.autoAssign({ handle: `${job.handlePrefix}${i}`, host: job.host, num4: 1 });
-  send({ type: 'done', count: job.count, ms: performance.now() - start });
+  send({ type: 'done', count: job.count, ms: performance.now() - start, conflicts });
   await ds.close();
   process.disconnect?.();
 }

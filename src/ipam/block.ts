@@ -306,6 +306,17 @@ export function decodeBlock(json: string): AllocationBlock | string {
   };
 }
 
+/**
+ * True when the stored text of a block says it has no free address, found without parsing it:
+ * scans for a host's free addresses read many full blocks, and parsing each costs far more than
+ * this search. It can only be true of a full block: inside a JSON string a quote is escaped, so
+ * the unescaped `"unallocated":[]` is the field itself. Text written some other way (spaces after
+ * the colon) just reads as "maybe free" and gets parsed.
+ */
+export function blockTextIsFull(json: string): boolean {
+  return json.includes('"unallocated":[]');
+}
+
 export function encodeBlock(block: AllocationBlock): string {
   return JSON.stringify(block);
 }

@@ -44,6 +44,7 @@ import {
   allocateFromBlock,
   assignOrdinal,
   blockCidrFor,
+  blockTextIsFull,
   freeCount,
   holderOf,
   hostAffinity,
@@ -332,7 +333,7 @@ export class IpamClient {
       throw fail(
         "have no free block left, and strictAffinity forbids borrowing from other hosts' blocks (calicoctl ipam configure --strictaffinity=false allows it)",
       );
-    const others = (await this.store.listBlocks(family))
+    const others = (await this.store.scanBlocks(family, (json) => !blockTextIsFull(json))).read
       .filter((b) => affineHost(b.value) !== host && inUsablePool(b.cidr) && freeCount(b.value) > 0)
       .sort((a, b) => byAddress(a.cidr, b.cidr));
     const lenders = others.filter((b) => !b.value.strictAffinity);
@@ -384,17 +385,17 @@ export class IpamClient {
     taken: AssignedAddress[],
     alreadyRead?: StoredBlock,
   ): Promise<void> {
-    const first = alreadyRead ?? (await this.store.getBlock(cidr));
+    const first = alreadyRead ?? (await this.store.getBlockWithRoom(cidr));
     if (!first || !this.mayUse(first.value, use) || freeCount(first.value) === 0) return;
     const handle = attribute.handle as string;
     const blockText = formatCidr(cidr);
     await this.adjustHandleCount(handle, blockText, count);
     let ordinals: number[] = [];
-    let current: StoredBlock | undefined = first;
     try {
+      // Read again after the handle write: other processes of this host write the same block, and
+      // the shorter the gap between read and compare-and-swap, the fewer lost races.
       ordinals = await retryOnRace(`assigning addresses in block ${blockText}`, this.retry, async () => {
-        const stored = current ?? (await this.store.getBlock(cidr));
-        current = undefined;
+        const stored = await this.store.getBlock(cidr);
         if (!stored || !this.mayUse(stored.value, use)) return [];
         const { block, ordinals: picked } = allocateFromBlock(stored.value, count, attribute);
         if (picked.length === 0) return [];
@@ -441,7 +442,10 @@ export class IpamClient {
   ): Promise<Cidr | undefined> {
     return retryOnRace(`claiming a block for host "${host}"`, this.retry, async () => {
       const affinity = JSON.stringify(hostAffinity(host));
-      const { cidrs, read } = await this.store.scanBlocks(family, (json) => json.includes(affinity));
+      const { cidrs, read } = await this.store.scanBlocks(
+        family,
+        (json) => json.includes(affinity) && !blockTextIsFull(json),
+      );
       const hostsOwn = read
         .filter((b) => affineHost(b.value) === host && freeCount(b.value) > 0)
         .filter((b) => poolContainingBlock(usable, b.cidr))

@@ -6,7 +6,7 @@
 import { KeyExistsError, KeyNotFoundError, RevisionConflictError } from '../datastore/errors.js';
 import type { Datastore } from '../datastore/types.js';
 import type { Cidr, IpFamily } from '../net/ip.js';
-import { decodeBlock, encodeBlock, type AllocationBlock } from './block.js';
+import { blockTextIsFull, decodeBlock, encodeBlock, type AllocationBlock } from './block.js';
 import { IpamConflictError, IpamCorruptRecordError } from './errors.js';
 import { decodeHandle, encodeHandle, type HandleRecord } from './handle.js';
 import {
@@ -54,6 +54,14 @@ export class IpamStore {
     const key = blockKey(cidr);
     const kv = await this.datastore.get(key);
     return kv ? { cidr, value: this.decodeBlockAt(key, kv.value), revision: kv.revision } : undefined;
+  }
+
+  /** The block if it exists and has a free address; a full block is recognised without parsing it. */
+  async getBlockWithRoom(cidr: Cidr): Promise<StoredBlock | undefined> {
+    const key = blockKey(cidr);
+    const kv = await this.datastore.get(key);
+    if (!kv || blockTextIsFull(kv.value)) return undefined;
+    return { cidr, value: this.decodeBlockAt(key, kv.value), revision: kv.revision };
   }
 
   /** Every block of a family (both families when omitted), in key order. */

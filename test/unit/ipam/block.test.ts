@@ -4,6 +4,7 @@ import {
   addressWithBlockPrefix,
   allocateFromBlock,
   assignOrdinal,
+  blockTextIsFull,
   blockAddressCount,
   blockCidrFor,
   countsByHandle,
@@ -183,6 +184,22 @@ describe('allocation in a block', () => {
 });
 
 describe('stored block form', () => {
+  test('a full block is recognised from its stored text; a block with one free address is not', () => {
+    const full = allocateFromBlock(newBlock(cidr('10.0.0.0/30'), 'h', false), 4, attr('a')).block;
+    const almost = allocateFromBlock(newBlock(cidr('10.0.0.0/30'), 'h', false), 3, attr('a')).block;
+    assert.equal(blockTextIsFull(encodeBlock(full)), true);
+    assert.equal(blockTextIsFull(encodeBlock(almost)), false);
+  });
+
+  test('an attribute that spells the full-block marker cannot make a free block look full', () => {
+    const tricky = allocateFromBlock(
+      newBlock(cidr('10.0.0.0/30'), 'h', false),
+      1,
+      attr('"unallocated":[]', { x: '"unallocated":[]' }),
+    ).block;
+    assert.equal(blockTextIsFull(encodeBlock(tricky)), false);
+  });
+
   test('a block survives encode and decode', () => {
     const b = allocateFromBlock(newBlock(cidr('10.0.0.0/29'), 'h', true), 2, attr('a')).block;
     assert.deepEqual(decodeBlock(encodeBlock(b)), b);
