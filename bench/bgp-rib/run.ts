@@ -42,6 +42,11 @@ interface Result {
 
 const REFLECTOR_CLIENTS = 20;
 
+/** A wall-clock-like reading in milliseconds (not a small integer), as a real speaker passes. */
+function clockAt(update: number): number {
+  return 1_732_400_000_000.25 + update * 1.5;
+}
+
 function prefixAt(i: number): Prefix {
   // /24s from 11.0.0.0 upward: 500k of them fit below 20.0.0.0.
   const n = 11 * 2 ** 24 + i * 256;
@@ -65,7 +70,7 @@ function announceAll(rib: Rib, peer: string, peerAs: number, n: number, extraHop
   for (let start = 0; start < n; start += BATCH, update++) {
     const prefixes: Prefix[] = [];
     for (let i = start; i < Math.min(n, start + BATCH); i++) prefixes.push(prefixAt(i));
-    rib.announce(peer, prefixes, updateAttrs(peerAs, update, peer, extraHops), update);
+    rib.announce(peer, prefixes, updateAttrs(peerAs, update, peer, extraHops), clockAt(update));
     if (update % UPDATES_PER_FLUSH === UPDATES_PER_FLUSH - 1) changes += rib.flush().routes.length;
   }
   return changes + rib.flush().routes.length;

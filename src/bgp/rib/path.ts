@@ -51,6 +51,23 @@ export interface PrefixOwner {
 }
 
 /**
+ * When a path arrived, shared by every path of one UPDATE. A clock reading in milliseconds is not
+ * a small integer, and V8 boxes a non-integer number field in its own 16-byte object per path; a
+ * pointer to a shared stamp costs nothing extra. The one-entry memo makes consecutive paths with
+ * the same `now` share one stamp without the callers passing it around.
+ */
+interface ReceiveStamp {
+  readonly at: number;
+}
+
+let lastStamp: ReceiveStamp = { at: 0 };
+
+function receiveStamp(now: number): ReceiveStamp {
+  if (lastStamp.at !== now) lastStamp = { at: now };
+  return lastStamp;
+}
+
+/**
  * The RIB's own path record. It points at its owner (the Loc-RIB destination) instead of holding a
  * Prefix, so there is one prefix record per destination; the pointer is a private field so a
  * path serializes (logs, JSON) without dragging the destination's cycle along.
@@ -58,19 +75,36 @@ export interface PrefixOwner {
 export class RibPath implements Path {
   stale = false;
   readonly #owner: PrefixOwner;
+  readonly #received: ReceiveStamp;
 
   constructor(
     owner: PrefixOwner,
     readonly attrs: PathAttributes,
     readonly source: PathSource,
-    readonly receivedAt: number,
+    receivedAt: number,
     readonly igpCost: number | undefined,
   ) {
     this.#owner = owner;
+    this.#received = receiveStamp(receivedAt);
   }
 
   get prefix(): Prefix {
     return this.#owner.prefix;
+  }
+
+  get receivedAt(): number {
+    return this.#received.at;
+  }
+
+  toJSON(): Path {
+    return {
+      prefix: this.prefix,
+      attrs: this.attrs,
+      source: this.source,
+      receivedAt: this.receivedAt,
+      igpCost: this.igpCost,
+      stale: this.stale,
+    };
   }
 }
 

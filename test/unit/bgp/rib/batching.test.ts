@@ -96,4 +96,15 @@ describe('batching: one decision and one diff per prefix per flush', () => {
     rib.peerUp(ribPeer('10.0.0.77', LOCAL_AS), 0);
     assert.equal(rib.hasPendingWork, true, 'a new peer is owed its table');
   });
+
+  test('route changes serialize for logs, with prefix and arrival time, without cycles', () => {
+    const rib = ribWithPeers();
+    rib.announce(A.address, [P], attrs({ asPath: seq(65001) }), 1_732_400_000_000.5);
+    const [change] = rib.flush().routes;
+    const json = JSON.parse(JSON.stringify(change)) as {
+      best: { prefix: { address: string }; receivedAt: number };
+    };
+    assert.equal(json.best.prefix.address, '10.65.1.0');
+    assert.equal(json.best.receivedAt, 1_732_400_000_000.5);
+  });
 });
