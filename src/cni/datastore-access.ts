@@ -1,0 +1,45 @@
+/**
+ * Opens the datastore for one CNI call. The configuration comes from the network configuration when
+ * it names a datastore, else from the environment and calicoctl.cfg exactly as calicoctl resolves it.
+ *
+ * The SQLite backend is imported on its own and the general `openDatastore` (which loads the etcd
+ * client) only for etcd: loading the etcd client costs more than a whole SQLite ADD, and every CNI
+ * call is a fresh process.
+ */
+import { resolveDatastoreConfig, type DatastoreConfig } from '../datastore/config.js';
+import type { Datastore } from '../datastore/types.js';
+import type { DatastoreChoice } from './network-config.js';
+import { CniError, CniErrorCode } from './spec.js';
+
+export function datastoreConfigFor(choice: DatastoreChoice, env: NodeJS.ProcessEnv): DatastoreConfig {
+  if (choice.kind === 'configured') return choice.config;
+  try {
+    return resolveDatastoreConfig({
+      env,
+      ...(env.CALICOCTL_DEFAULT_CONFIG ? { defaultConfigFile: env.CALICOCTL_DEFAULT_CONFIG } : {}),
+    });
+  } catch (e) {
+    throw new CniError(
+      CniErrorCode.InvalidNetworkConfig,
+      `datastore configuration: ${(e as Error).message}`,
+      'set datastore_type and sqlite_path or etcd_endpoints in the network configuration',
+    );
+  }
+}
+
+export async function openCniDatastore(config: DatastoreConfig): Promise<Datastore> {
+  try {
+    if (config.datastoreType === 'sqlite' && config.sqlitePath) {
+      const { SqliteDatastore } = await import('../datastore/sqlite.js');
+      return await SqliteDatastore.open(config.sqlitePath);
+    }
+    const { openDatastore } = await import('../datastore/open.js');
+    return await openDatastore(config);
+  } catch (e) {
+    throw new CniError(
+      CniErrorCode.TryAgainLater,
+      `cannot open the ${config.datastoreType} datastore (${config.source}): ${(e as Error).message}`,
+      'check the datastore settings and that it is reachable; the runtime may retry',
+    );
+  }
+}
