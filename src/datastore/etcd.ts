@@ -18,7 +18,9 @@ import { WatchStream, failedWatch } from './watch-stream.js';
  * branch reads the key back, so a refused write says whether the key was missing or changed, in one
  * round trip. Listing pages through the range (`pageSize` keys a page, each page starting just after
  * the previous last key) at the first page's revision, so a large listing is consistent without one
- * huge response. Watches are `EtcdWatch`es, which resume after etcd restarts.
+ * huge response (and starts again if a compaction removes that revision midway). Watches are
+ * `EtcdWatch`es, which resume after etcd restarts; a watch without `fromRevision` starts after the
+ * highest revision this client has seen in any response, which includes its own latest write.
  *
  * Calls are bounded in time by `EtcdConnection` and fail with an `EtcdUnavailableError` that names
  * the endpoint and the problem (unreachable, TLS, authentication, permission denied).
@@ -94,6 +96,22 @@ export class EtcdDatastore implements Datastore {
   }
 
   async list(prefix: string): Promise<ListResult> {
+    // A compaction between two pages removes the snapshot the later pages read; start again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.listSnapshot(prefix);
+      } catch (error) {
+        if (
+          attempt >= 3 ||
+          !(error instanceof Error) ||
+          !/required revision has been compacted/.test(error.message)
+        )
+          throw error;
+      }
+    }
+  }
+
+  private async listSnapshot(prefix: string): Promise<ListResult> {
     const { key: first, range_end } = prefixRange(prefix);
     const items: KVPair[] = [];
     let start = first;

@@ -84,4 +84,35 @@ describe('listing in pages', () => {
       await lister.close();
     }
   });
+
+  test('a compaction between two pages makes the listing start again, and it still returns one snapshot', async () => {
+    const root = '/pages/compacted/';
+    const other = await EtcdDatastore.open(etcdOptions(server));
+    const lister = await EtcdDatastore.open({ ...etcdOptions(server), pageSize: 4 });
+    try {
+      for (let i = 0; i < 10; i++) await other.create(`${root}k${i}`, `${i}`);
+      // After the first page, another client writes and compacts away the revision the list reads at.
+      const kv = lister.connection.kv;
+      const range = kv.range.bind(kv);
+      let pages = 0;
+      let compacted = false;
+      kv.range = async (request, options) => {
+        const response = await range(request, options);
+        if (request.limit !== undefined && ++pages === 1) {
+          await other.create(`${root}late`, 'late');
+          await other.compact(await other.currentRevision());
+          compacted = true;
+        }
+        return response;
+      };
+      const listed = await lister.list(root);
+      assert.ok(compacted);
+      assert.ok(pages > 3, `the listing started again (${pages} pages read)`);
+      assert.deepEqual(listed.items, (await other.list(root)).items);
+      assert.ok(listed.items.some((item) => item.key === `${root}late`));
+    } finally {
+      await other.close();
+      await lister.close();
+    }
+  });
 });
