@@ -269,10 +269,12 @@ export class IpamClient {
         ipv6: ipv6.map((a) => addressWithBlockPrefix(a.cidr, a.ordinal)),
       };
     } catch (e) {
+      // Give back what this call took. If that fails too, the caller still learns the first cause;
+      // what stays assigned belongs to the handle, so releaseByHandle (or ipam check) finds it.
       if (taken.length)
         await this.releaseIPs(
           taken.map((a) => ({ ip: formatIp(addressAt(a.cidr, a.ordinal)), handle: args.handle })),
-        );
+        ).catch(() => undefined);
       throw e;
     }
   }

@@ -13,6 +13,7 @@ import {
 } from '../../../src/ipam/index.js';
 import { ResourceClient } from '../../../src/datastore/resources.js';
 import { createNode, createPool } from './fixtures/cluster.js';
+import { encodeBlock, newBlock } from '../../../src/ipam/block.js';
 
 async function cluster(
   pools: [string, string, number?][],
@@ -60,6 +61,27 @@ describe('autoAssign', () => {
     assert.equal(r.ipv4.length, 10);
     assert.deepEqual(r.ipv4.slice(7), ['10.77.0.7/29', '10.77.0.8/29', '10.77.0.9/29']);
     assert.deepEqual(await blockHosts(ipam), { '10.77.0.0/29': 'host:a', '10.77.0.8/29': 'host:a' });
+  });
+
+  test("a fresh client (one per CNI invocation) finds the host's block with room and claims nothing new", async () => {
+    const { ds, ipam } = await cluster([['p', '10.77.0.0/24', 29]]);
+    await ipam.autoAssign({ handle: 'fill', host: 'a', num4: 20 });
+    await ipam.releaseIPs(['10.77.0.3']);
+    const fresh = new IpamClient(ds);
+    assert.deepEqual((await fresh.autoAssign({ handle: 'x', host: 'a', num4: 1 })).ipv4, ['10.77.0.3/29']);
+    assert.deepEqual((await new IpamClient(ds).autoAssign({ handle: 'y', host: 'a', num4: 1 })).ipv4, [
+      '10.77.0.20/29',
+    ]);
+    assert.equal((await ipam.listBlocks()).length, 3);
+  });
+
+  test('a block claimed for the host whose index entry was never written (an interrupted claim) is found and indexed', async () => {
+    const { ds, ipam } = await cluster([['p', '10.77.0.0/24', 29]]);
+    const block = newBlock({ family: 4, address: 0x0a4d0000n, prefixLength: 29 }, 'a', false);
+    await ds.create('/calico/ipam/v2/assignment/ipv4/block/10.77.0.0-29', encodeBlock(block));
+    assert.deepEqual((await ipam.autoAssign({ handle: 'h', host: 'a', num4: 1 })).ipv4, ['10.77.0.0/29']);
+    assert.ok(await ds.get('/calico/ipam/v2/host/a/ipv4/block/10.77.0.0-29'));
+    assert.deepEqual(await blockHosts(ipam), { '10.77.0.0/29': 'host:a' });
   });
 
   test("when the pool has no free block, a host borrows from another host's block", async () => {
