@@ -675,7 +675,8 @@ export class IpamClient {
   /**
    * Looks for leaked addresses (held, but no workload endpoint or node uses them), blocks of hosts
    * that no longer exist, a stale or missing affinity index, and handle counts that disagree with
-   * the blocks. Reads only.
+   * the blocks. Reads only. The records are read one after another, not as one snapshot, so an
+   * assignment running meanwhile can show up as a passing handle-count mismatch; run it again.
    */
   async check(): Promise<IpamCheckReport> {
     const [blocks, affinityIndex, handles, pools, nodes, weps] = await Promise.all([
