@@ -1,0 +1,376 @@
+/**
+ * `calico-lab up`: builds a scenario from real parts. Switch namespaces with a bridge per L2
+ * network; host namespaces running calico-node against the lab's own datastore; router namespaces
+ * running BIRD 2; workload namespaces attached to their hosts with the `cali*` veth wiring of our
+ * CNI plugin, addresses from IPAM (or fixed ones), and a WorkloadEndpoint each. The state file is
+ * written after every step, so `down` can undo a half-built lab.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { API_VERSION, loadResources, workloadEndpointName, type Resource } from '../api/index.js';
+import { SqliteDatastore } from '../datastore/sqlite.js';
+import { ResourceClient } from '../datastore/resources.js';
+import { IpamClient } from '../ipam/index.js';
+import { parseIp } from '../net/ip.js';
+import type { LabScenario } from './scenario.js';
+import { layoutScenario, addressOf, type LabLayout } from './topology.js';
+import { labDir, readState, writeState, type LabState } from './state.js';
+import { birdConfig } from './bird.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export class LabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabError';
+  }
+}
+
+function sh(args: string[], input?: string): string {
+  const r = spawnSync(args[0] as string, args.slice(1), { encoding: 'utf8', input: input ?? '' });
+  if (r.status !== 0) throw new LabError(`${args.join(' ')} failed: ${(r.stderr || r.stdout || '').trim()}`);
+  return r.stdout;
+}
+
+const inNs = (ns: string, ...args: string[]) => sh(['ip', 'netns', 'exec', ns, ...args]);
+
+/** How to start our own programs: the compiled one if it is there, else the sources through tsx. */
+export function ourProgram(name: 'calico-node' | 'calicoctl'): string[] {
+  const compiled = join(ROOT, 'dist', 'bin', `${name}.js`);
+  if (existsSync(compiled) && !process.env.CALICO_LAB_FROM_SOURCE) return [process.execPath, compiled];
+  return [process.execPath, '--import', 'tsx', join(ROOT, 'bin', `${name}.ts`)];
+}
+
+export interface UpOptions {
+  readonly lab?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly log?: (line: string) => void;
+  readonly refreshIntervalMs?: number;
+}
+
+function veth(a: { ns: string; name: string }, b: { ns: string; name: string }): void {
+  const tmpA = `lt${randomBytes(4).toString('hex')}`;
+  const tmpB = `lt${randomBytes(4).toString('hex')}`;
+  sh(['ip', 'link', 'add', tmpA, 'type', 'veth', 'peer', 'name', tmpB]);
+  sh(['ip', 'link', 'set', tmpA, 'netns', a.ns]);
+  sh(['ip', 'link', 'set', tmpB, 'netns', b.ns]);
+  inNs(a.ns, 'ip', 'link', 'set', tmpA, 'name', a.name);
+  inNs(b.ns, 'ip', 'link', 'set', tmpB, 'name', b.name);
+  inNs(a.ns, 'ip', 'link', 'set', a.name, 'up');
+  inNs(b.ns, 'ip', 'link', 'set', b.name, 'up');
+}
+
+function startDetached(
+  state: LabState,
+  name: string,
+  kind: LabState['processes'][number]['kind'],
+  ns: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): number {
+  const fd = openSync(logFile, 'a');
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, ...env },
+    cwd: ROOT,
+  });
+  closeSync(fd);
+  child.unref();
+  if (!child.pid) throw new LabError(`could not start ${name}`);
+  state.processes.push({ name, pid: child.pid, kind });
+  return child.pid;
+}
+
+async function waitFor(what: () => string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new LabError(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function loadResourceFiles(s: LabScenario): Resource[] {
+  return s.resources.flatMap((f) => {
+    const path = resolve(s.baseDir, f);
+    const { resources, problems } = loadResources(readFileSync(path, 'utf8'));
+    if (problems.length)
+      throw new LabError(
+        `${path}: ${problems.map((p) => `${p.label}: ${p.problems.join('; ')}`).join('\n')}`,
+      );
+    return resources.map((r) => r.resource);
+  });
+}
+
+export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOptions = {}): Promise<LabState> {
+  const lab = opts.lab ?? s.name;
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => undefined);
+  if (process.getuid?.() !== 0) throw new LabError('calico-lab needs root: it creates network namespaces');
+  if (readState(lab, env))
+    throw new LabError(`lab "${lab}" is already up; run "calico-lab down ${lab}" first`);
+  const layout = layoutScenario(s, lab);
+  const dir = labDir(lab, env);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const state: LabState = {
+    lab,
+    scenario: s.name,
+    scenarioFile: resolve(scenarioFile),
+    prefix: layout.prefix,
+    createdAt: new Date().toISOString(),
+    namespaces: [],
+    processes: [],
+    datastore: { type: 'sqlite', path: join(dir, 'datastore.sqlite') },
+    ready: false,
+  };
+  writeState(state, env);
+  const addNs = (ns: string) => {
+    sh(['ip', 'netns', 'add', ns]);
+    state.namespaces.push(ns);
+    writeState(state, env);
+    inNs(ns, 'ip', 'link', 'set', 'lo', 'up');
+  };
+
+  log(
+    `building ${s.networks.length} network(s), ${s.hosts.length} host(s), ${s.routers.length} router(s), ${s.workloads.length} workload(s)`,
+  );
+  for (const sw of layout.switches) {
+    addNs(sw.namespace);
+    inNs(sw.namespace, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
+    inNs(sw.namespace, 'ip', 'link', 'set', 'br0', 'up');
+  }
+  for (const node of layout.nodes) {
+    addNs(node.namespace);
+    inNs(node.namespace, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+    for (const a of node.attachments) {
+      const sw = layout.switches.find((x) => x.network === a.network);
+      if (!sw) continue;
+      const port = `p-${node.name}`.slice(0, 15);
+      veth({ ns: node.namespace, name: a.iface }, { ns: sw.namespace, name: port });
+      inNs(sw.namespace, 'ip', 'link', 'set', port, 'master', 'br0');
+      inNs(node.namespace, 'ip', 'addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', a.iface);
+    }
+  }
+
+  const store = await SqliteDatastore.open((state.datastore as { path: string }).path);
+  try {
+    const client = new ResourceClient(store);
+    await client.create({
+      apiVersion: API_VERSION,
+      kind: 'BGPConfiguration',
+      metadata: { name: 'default' },
+      spec: {
+        nodeToNodeMeshEnabled: s.bgp.mesh,
+        ...(s.bgp.asNumber !== undefined ? { asNumber: s.bgp.asNumber } : {}),
+      },
+    });
+    for (const h of s.hosts) {
+      const node = layout.nodes.find((n) => n.name === h.name);
+      const a = node?.attachments[0];
+      await client.create({
+        apiVersion: API_VERSION,
+        kind: 'Node',
+        metadata: { name: h.name, ...(h.labels ? { labels: { ...h.labels } } : {}) },
+        spec: {
+          bgp: {
+            ...(a ? { ipv4Address: `${a.address}/${a.prefixLength}` } : {}),
+            ...(h.asNumber !== undefined ? { asNumber: h.asNumber } : {}),
+            ...(h.routeReflectorClusterID ? { routeReflectorClusterID: h.routeReflectorClusterID } : {}),
+          },
+        },
+      });
+    }
+    for (const [i, p] of s.pools.entries())
+      await client.create({
+        apiVersion: API_VERSION,
+        kind: 'IPPool',
+        metadata: { name: `pool-${i}` },
+        spec: {
+          cidr: p.cidr,
+          ...(p.blockSize ? { blockSize: p.blockSize } : {}),
+          natOutgoing: p.natOutgoing ?? false,
+        },
+      });
+    for (const r of loadResourceFiles(s)) await client.apply(r);
+    // Routers peer with whoever the scenario says; hosts peer back through global/node BGPPeers.
+    for (const r of s.routers) {
+      for (const p of r.peers.filter((x) => s.hosts.some((h) => h.name === x.peer))) {
+        const shared = layout.nodes
+          .find((n) => n.name === r.name)
+          ?.attachments.find((a) =>
+            layout.nodes.find((n) => n.name === p.peer)?.attachments.some((b) => b.network === a.network),
+          );
+        const ip = addressOf(layout, r.name, p.network ?? shared?.network);
+        if (!ip) continue;
+        await client.apply({
+          apiVersion: API_VERSION,
+          kind: 'BGPPeer',
+          metadata: { name: `${p.peer}.${r.name}` },
+          spec: { node: p.peer, peerIP: ip, asNumber: r.asNumber },
+        });
+      }
+    }
+
+    // Workloads: a namespace, the cali veth, an address, the endpoint.
+    const ipam = new IpamClient(store);
+    for (const w of layout.workloads) {
+      const spec = s.workloads.find((x) => x.name === w.name);
+      if (!spec) continue;
+      addNs(w.namespace);
+      const handle = `lab.${w.name}`;
+      let ip: string;
+      if (spec.ip) {
+        ip = spec.ip;
+        await ipam.assignIP({ ip, handle, host: w.host, attrs: { workload: w.name, node: w.host } });
+      } else {
+        const got = await ipam.autoAssign({
+          handle,
+          host: w.host,
+          num4: 1,
+          num6: 0,
+          attrs: { workload: w.name, node: w.host },
+        });
+        const first = got.ipv4[0];
+        if (!first) throw new LabError(`IPAM gave no address to ${w.name}`);
+        ip = first.split('/')[0] as string;
+      }
+      const hostNs = layout.nodes.find((n) => n.name === w.host)?.namespace as string;
+      veth({ ns: hostNs, name: w.hostIface }, { ns: w.namespace, name: 'eth0' });
+      inNs(hostNs, 'ip', 'link', 'set', w.hostIface, 'address', 'ee:ee:ee:ee:ee:ee');
+      const bits = parseIp(ip)?.family === 6 ? 128 : 32;
+      inNs(w.namespace, 'ip', 'addr', 'add', `${ip}/${bits}`, 'dev', 'eth0');
+      inNs(w.namespace, 'ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
+      inNs(w.namespace, 'ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
+      inNs(
+        w.namespace,
+        'ip',
+        'neigh',
+        'add',
+        '169.254.1.1',
+        'lladdr',
+        'ee:ee:ee:ee:ee:ee',
+        'dev',
+        'eth0',
+        'nud',
+        'permanent',
+      );
+      const labels = { ...(spec.labels ?? {}) };
+      await client.create({
+        apiVersion: API_VERSION,
+        kind: 'WorkloadEndpoint',
+        metadata: { name: workloadEndpointName(w.host, 'lab', w.name, 'eth0'), namespace: 'default', labels },
+        spec: {
+          node: w.host,
+          orchestrator: 'lab',
+          workload: w.name,
+          endpoint: w.name,
+          interfaceName: w.hostIface,
+          ipNetworks: [`${ip}/${bits}`],
+          ...(spec.profiles ? { profiles: [...spec.profiles] } : {}),
+        },
+      });
+    }
+
+    if (s.routing === 'static') await addStaticRoutes(s, layout, client);
+  } finally {
+    await store.close();
+  }
+
+  // Daemons last, so they start from a complete datastore.
+  const sqlite = (state.datastore as { path: string }).path;
+  for (const h of s.hosts) {
+    const node = layout.nodes.find((n) => n.name === h.name) as LabLayout['nodes'][number];
+    startDetached(
+      state,
+      h.name,
+      'calico-node',
+      node.namespace,
+      [
+        ...ourProgram('calico-node'),
+        '--node',
+        h.name,
+        ...(opts.refreshIntervalMs ? ['--refresh-interval', String(opts.refreshIntervalMs)] : []),
+      ],
+      {
+        DATASTORE_TYPE: 'sqlite',
+        SQLITE_PATH: sqlite,
+        NODENAME: h.name,
+        CALICO_NETWORKING_BACKEND: s.routing === 'static' ? 'none' : 'bird',
+      },
+      join(dir, 'logs', `${h.name}.log`),
+    );
+    writeState(state, env);
+  }
+  for (const r of s.routers) {
+    const node = layout.nodes.find((n) => n.name === r.name) as LabLayout['nodes'][number];
+    const conf = join(dir, `bird-${r.name}.conf`);
+    writeFileSync(conf, birdConfig(s, layout, r.name));
+    startDetached(
+      state,
+      r.name,
+      'bird',
+      node.namespace,
+      [
+        'bird',
+        '-f',
+        '-c',
+        conf,
+        '-s',
+        join(dir, `bird-${r.name}.ctl`),
+        '-P',
+        join(dir, `bird-${r.name}.pid`),
+      ],
+      {},
+      join(dir, 'logs', `${r.name}.log`),
+    );
+    writeState(state, env);
+  }
+  log('waiting for every calico-node to program its dataplane');
+  const logTail = (h: string) => {
+    try {
+      return readFileSync(join(dir, 'logs', `${h}.log`), 'utf8')
+        .split('\n')
+        .slice(-8)
+        .join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
+  await waitFor(
+    () =>
+      `calico-node readiness (logs:\n${s.hosts.map((h) => `--- ${h.name}\n${logTail(h.name)}`).join('\n')})`,
+    () =>
+      s.hosts.every((h) => {
+        try {
+          return readFileSync(join(dir, 'logs', `${h.name}.log`), 'utf8').includes('dataplane in sync');
+        } catch {
+          return false;
+        }
+      }),
+    60_000,
+  );
+  state.ready = true;
+  writeState(state, env);
+  return state;
+}
+
+/** Without BGP, each host learns the others' workloads from routes the lab adds. */
+async function addStaticRoutes(s: LabScenario, layout: LabLayout, client: ResourceClient): Promise<void> {
+  const weps = await client.list('WorkloadEndpoint');
+  for (const h of s.hosts) {
+    const node = layout.nodes.find((n) => n.name === h.name);
+    if (!node) continue;
+    for (const w of weps) {
+      if (w.spec.node === h.name) continue;
+      const remote = layout.nodes.find((n) => n.name === w.spec.node);
+      const shared = remote?.attachments.find((a) => node.attachments.some((b) => b.network === a.network));
+      if (!shared) continue;
+      for (const net of w.spec.ipNetworks ?? [])
+        inNs(node.namespace, 'ip', 'route', 'replace', net, 'via', shared.address);
+    }
+  }
+}
