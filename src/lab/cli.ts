@@ -289,7 +289,8 @@ export function buildLabProgram(io: LabIo): Command {
         ...(l.scenario.lesson ? { lesson: l.scenario.lesson.text } : {}),
         generatedAt: new Date().toISOString(),
       });
-      const file = o.output ?? join(labDir(l.state.lab, io.env), 'report.html');
+      // Beside the lab's directory, not in it, so the report outlives `down`.
+      const file = o.output ?? `${labDir(l.state.lab, io.env)}-report.html`;
       writeFileSync(file, html);
       io.out(probe.text);
       io.out(`report written to ${file}\n`);
