@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rib } from '../../src/bgp/rib/index.js';
@@ -187,6 +188,8 @@ function main(): void {
     .filter((x) => x > 0);
   const ns = sizes.length > 0 ? sizes : [10_000, 100_000, 500_000];
   const self = fileURLToPath(import.meta.url);
+  // Other work on the machine inflates wall times; CPU times and heap figures hold up better.
+  const loadAtStart = loadavg()[0];
   const results: Result[] = [];
   for (const n of ns) {
     const child = spawnSync(
@@ -225,6 +228,8 @@ function main(): void {
         benchmark: 'bgp-rib',
         description: `IPv4 /24s announced by one eBGP peer in 800-prefix UPDATEs (flush every 25), then the same by a second peer with a shorter AS_PATH (every best changes), then the first peer down, then ${REFLECTOR_CLIENTS} iBGP route-reflector clients come up and get the full table; heap measured after GC`,
         node: process.version,
+        cpus: cpus().length,
+        loadAverageAtStart: loadAtStart,
         date: new Date().toISOString(),
         results,
       },
