@@ -155,8 +155,8 @@ export class KernelFib {
   }
 
   /** Our routes as the kernel has them now (a fresh read). */
-  async readKernel(): Promise<Map<string, string[]>> {
-    const all = new Map<string, string[]>();
+  async readKernel(): Promise<Map<string, readonly string[]>> {
+    const all = new Map<string, readonly string[]>();
     for (const family of this.families) {
       for (const [k, v] of await this.readFamily(family)) all.set(k, v);
     }

@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandResult, CommandRunner, RunOptions } from '../../../../src/kernel/runner.js';
 import {
   BGP_ROUTE_PROTO,
   KernelFib,
@@ -8,6 +7,7 @@ import {
   planFib,
   routeReplaceLine,
 } from '../../../../src/bgp/fib/index.js';
+import { FakeKernel } from '../speaker/fake-kernel.js';
 
 describe('route lines', () => {
   const TABLE = [
@@ -97,38 +97,6 @@ test('parseKernelRoutes reads single-gateway, multipath and host routes from ip 
     ],
   );
 });
-
-/** A kernel with a routing table of proto-81 routes, driven through `ip` commands. */
-class FakeKernel implements CommandRunner {
-  readonly routes = new Map<string, string[]>();
-  readonly batches: string[][] = [];
-  reads = 0;
-
-  run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    assert.equal(cmd, 'ip');
-    if (args[0] === '-j') {
-      this.reads++;
-      const family = args[1] === '-6' ? 6 : 4;
-      const list = [...this.routes]
-        .filter(([p]) => p.includes(':') === (family === 6))
-        .map(([dst, hops]) =>
-          hops.length === 1
-            ? { dst, gateway: hops[0] }
-            : { dst, nexthops: hops.map((gateway) => ({ gateway })) },
-        );
-      return Promise.resolve({ code: 0, stdout: JSON.stringify(list), stderr: '' });
-    }
-    const lines = (options.input ?? '').trim().split('\n');
-    this.batches.push(lines);
-    for (const line of lines) {
-      const words = line.split(' ');
-      const prefix = words[2] as string;
-      if (words[1] === 'del') this.routes.delete(prefix);
-      else this.routes.set(prefix, words.filter((_, i) => words[i - 1] === 'via').sort());
-    }
-    return Promise.resolve({ code: 0, stdout: '', stderr: '' });
-  }
-}
 
 describe('KernelFib', () => {
   test('the first sync reads the kernel, then removes leftovers and installs what is wanted', async () => {
