@@ -74,6 +74,8 @@ function receiveStamp(now: number): ReceiveStamp {
  */
 export class RibPath implements Path {
   stale = false;
+  /** The next candidate of the same destination; owned by the Destination's list. */
+  nextCandidate: RibPath | undefined = undefined;
   readonly #owner: PrefixOwner;
   readonly #received: ReceiveStamp;
 
