@@ -25,8 +25,23 @@ export interface SelectorSetKey {
 
 const shortHash = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
 
+/**
+ * Ids are asked for on every render of every rule, so they are remembered by their text. The memo
+ * is dropped whole when it grows past a bound: ids are cheap to recompute, memory is not free.
+ */
+const idMemo = new Map<string, string>();
+const MAX_MEMO = 100_000;
+function memoHash(text: string): string {
+  let id = idMemo.get(text);
+  if (id === undefined) {
+    if (idMemo.size >= MAX_MEMO) idMemo.clear();
+    idMemo.set(text, (id = shortHash(text)));
+  }
+  return id;
+}
+
 export function selectorSetId(key: SelectorSetKey): string {
-  return shortHash(`${key.selector}\u0000${key.namespace ?? ''}\u0000${key.namespaceSelector ?? ''}`);
+  return memoHash(`${key.selector}\u0000${key.namespace ?? ''}\u0000${key.namespaceSelector ?? ''}`);
 }
 
 export function selectorSetName(id: string, version: IpVersion): string {
@@ -34,7 +49,8 @@ export function selectorSetName(id: string, version: IpVersion): string {
 }
 
 export function netSetId(nets: readonly string[]): string {
-  return shortHash([...nets].sort().join(','));
+  // No NUL in this text, two in every selector key's: the one memo cannot confuse them.
+  return memoHash([...nets].sort().join(','));
 }
 
 export function netSetName(id: string, version: IpVersion): string {

@@ -78,11 +78,18 @@ export function planIpsetPrune(desired: readonly IpsetSpec[], actual: Map<string
 export class IpsetDriver {
   /** Our sets as we last wrote them; trusted between full applies, which read the kernel back. */
   private cache: Map<string, SavedSet> | undefined;
+  /**
+   * The member array each set was last brought in line with. The renderer hands out the same array
+   * while a set's members do not change, so an incremental apply skips those sets by identity
+   * instead of comparing tens of thousands of members.
+   */
+  private readonly appliedMembers = new Map<string, readonly string[]>();
 
   constructor(private readonly runner: CommandRunner) {}
 
   private async read(full: boolean): Promise<Map<string, SavedSet>> {
     if (!full && this.cache) return this.cache;
+    this.appliedMembers.clear();
     const all = parseIpsetSave(await runChecked(this.runner, 'ipset', ['save']));
     this.cache = new Map([...all].filter(([name]) => isOurSet(name)));
     return this.cache;
@@ -91,22 +98,33 @@ export class IpsetDriver {
   private async restore(input: string): Promise<void> {
     if (!input) return;
     const cache = this.cache;
+    // If the restore fails, nothing we remember can be trusted: the next apply reads the kernel.
     this.cache = undefined;
-    await runChecked(this.runner, 'ipset', ['restore'], { input });
+    try {
+      await runChecked(this.runner, 'ipset', ['restore'], { input });
+    } catch (e) {
+      this.appliedMembers.clear();
+      throw e;
+    }
     this.cache = cache;
   }
 
   /** Phase 1: create and update; returns the number of members programmed. */
   async ensure(desired: readonly IpsetSpec[], full = true): Promise<{ changed: boolean; members: number }> {
     const actual = await this.read(full);
-    const input = planIpsetEnsure(desired, actual);
+    const applied = this.appliedMembers;
+    const unchanged = (s: IpsetSpec) => applied.get(s.name) === s.members && actual.has(s.name);
+    const todo = desired.filter((s) => !unchanged(s));
+    const input = planIpsetEnsure(todo, actual);
     await this.restore(input);
-    for (const s of desired)
+    for (const s of todo) {
       actual.set(s.name, {
         type: s.type,
         family: s.family === 4 ? 'inet' : 'inet6',
         members: new Set(s.members.map(canonicalMember)),
       });
+      this.appliedMembers.set(s.name, s.members);
+    }
     return { changed: input.length > 0, members: desired.reduce((n, s) => n + s.members.length, 0) };
   }
 
@@ -116,7 +134,11 @@ export class IpsetDriver {
     const input = planIpsetPrune(desired, actual);
     await this.restore(input);
     const wanted = new Set(desired.map((s) => s.name));
-    for (const name of [...actual.keys()]) if (!wanted.has(name)) actual.delete(name);
+    for (const name of [...actual.keys()])
+      if (!wanted.has(name)) {
+        actual.delete(name);
+        this.appliedMembers.delete(name);
+      }
     return input.length > 0;
   }
 }

@@ -10,23 +10,45 @@
  * - Kernel chains (FORWARD, INPUT, ...) are shared with other programs: we only insert our hook
  *   rules at the top and delete rules carrying our hash comment. Everybody else's rules stay put.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Chain, ChainHook, IptRule, IptablesState, IptablesTable } from '../model.js';
 import { IPTABLES_TABLES } from '../model.js';
 
 export const OUR_CHAIN_PREFIX = 'cali-';
 const HASH_RE = /--comment "?cali:([A-Za-z0-9_-]+)"?/;
 
+// One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as createHash for short texts;
+// both give the same digest, so the hashes in the kernel do not depend on which one ran.
+const sha256 =
+  typeof crypto.hash === 'function'
+    ? (text: string) => crypto.hash('sha256', text, 'base64url')
+    : (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
+
 /** One hash per rule, each chained on the one before, so an insertion shifts every later hash. */
 export function ruleHashes(chain: string, rules: readonly IptRule[]): string[] {
   let prev = '';
   return rules.map((r) => {
-    prev = createHash('sha256')
-      .update(`${chain}\u0000${prev}\u0000${r.match}\u0000${r.action}\u0000${r.comment ?? ''}`)
-      .digest('base64url')
-      .slice(0, 16);
+    prev = sha256(`${chain}\u0000${prev}\u0000${r.match}\u0000${r.action}\u0000${r.comment ?? ''}`).slice(
+      0,
+      16,
+    );
     return prev;
   });
+}
+
+/**
+ * Hashes per chain or hook object. The renderer hands out the same object for a chain that did
+ * not change, so a large ruleset is hashed once, and an update hashes only the chains it touched.
+ */
+const hashMemo = new WeakMap<Chain | ChainHook, readonly string[]>();
+
+export function chainHashes(chain: Chain | ChainHook): readonly string[] {
+  let hashes = hashMemo.get(chain);
+  if (!hashes) {
+    hashes = ruleHashes('name' in chain ? chain.name : chain.chain, chain.rules);
+    hashMemo.set(chain, hashes);
+  }
+  return hashes;
 }
 
 /** Quotes a comment for iptables-restore input. */
@@ -48,9 +70,13 @@ export function ruleArgs(rule: IptRule, hash: string): string {
 
 export interface SavedChain {
   /** Hash of each rule, or null for a rule that is not ours. */
-  readonly hashes: (string | null)[];
-  /** The rules as iptables-save printed them (after `-A CHAIN `). */
-  readonly lines: string[];
+  readonly hashes: readonly (string | null)[];
+  /**
+   * The rules as iptables-save printed them (after `-A CHAIN `). Needed only for kernel chains,
+   * where our rules are deleted one by one; our own `cali-*` chains are replaced whole, so a
+   * remembered (not read back) `cali-*` chain may leave this empty.
+   */
+  readonly lines: readonly string[];
 }
 
 export type SavedTables = Map<IptablesTable, Map<string, SavedChain>>;
@@ -70,10 +96,10 @@ export function parseIptablesSave(text: string): SavedTables {
       const rest = line.slice(3);
       const space = rest.indexOf(' ');
       const chain = space < 0 ? rest : rest.slice(0, space);
-      const saved = current.get(chain) ?? { hashes: [], lines: [] };
-      current.set(chain, saved);
-      saved.lines.push(space < 0 ? '' : rest.slice(space + 1));
-      saved.hashes.push(HASH_RE.exec(line)?.[1] ?? null);
+      let saved = current.get(chain);
+      if (!saved) current.set(chain, (saved = { hashes: [], lines: [] }));
+      (saved.lines as string[]).push(space < 0 ? '' : rest.slice(space + 1));
+      (saved.hashes as (string | null)[]).push(HASH_RE.exec(line)?.[1] ?? null);
     }
   }
   return tables;
@@ -107,9 +133,10 @@ export function planTable(
   const wanted = new Set(desiredChains.map((c) => c.name));
 
   for (const chain of desiredChains) {
-    const hashes = ruleHashes(chain.name, chain.rules);
+    const hashes = chainHashes(chain);
     const saved = have.get(chain.name);
-    if (saved && sameHashes(saved.hashes, hashes)) continue;
+    // The same array means we wrote exactly this chain object last time (see expectedAfter).
+    if (saved && (saved.hashes === hashes || sameHashes(saved.hashes, hashes))) continue;
     // Declaring a chain in --noflush mode creates it, or flushes it if it exists.
     declare.push(`:${chain.name} - [0:0]`);
     chain.rules.forEach((r, i) => body.push(`-A ${chain.name} ${ruleArgs(r, hashes[i] ?? '')}`));
@@ -117,7 +144,7 @@ export function planTable(
   }
 
   for (const hook of desiredHooks.filter((h) => h.table === table)) {
-    const hashes = ruleHashes(hook.chain, hook.rules);
+    const hashes = chainHashes(hook);
     const saved = have.get(hook.chain) ?? { hashes: [], lines: [] };
     const ours = saved.hashes.filter((h) => h !== null);
     const atTop = sameHashes(saved.hashes.slice(0, hashes.length), hashes) && ours.length === hashes.length;
@@ -173,12 +200,11 @@ export function expectedAfter(desired: IptablesState): SavedTables {
   const tables: SavedTables = new Map();
   for (const table of IPTABLES_TABLES) {
     const chains = new Map<string, SavedChain>();
-    for (const chain of desired.chains[table] ?? []) {
-      const hashes = ruleHashes(chain.name, chain.rules);
-      chains.set(chain.name, { hashes, lines: chain.rules.map((r, i) => ruleArgs(r, hashes[i] ?? '')) });
-    }
+    // Our chains are replaced whole, never edited rule by rule: their hashes are all we need.
+    for (const chain of desired.chains[table] ?? [])
+      chains.set(chain.name, { hashes: chainHashes(chain), lines: [] });
     for (const hook of desired.hooks.filter((h) => h.table === table)) {
-      const hashes = ruleHashes(hook.chain, hook.rules);
+      const hashes = chainHashes(hook);
       chains.set(hook.chain, { hashes, lines: hook.rules.map((r, i) => ruleArgs(r, hashes[i] ?? '')) });
     }
     tables.set(table, chains);

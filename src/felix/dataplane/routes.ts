@@ -57,10 +57,14 @@ export function planRoutes(desired: readonly RouteSpec[], actual: readonly Route
 export class RouteDriver {
   /** Our routes per family as last written; trusted between full applies. */
   private readonly cache = new Map<4 | 6, readonly RouteSpec[]>();
+  /** The desired list last applied without error; the renderer reuses it while routes are unchanged. */
+  private applied: readonly RouteSpec[] | undefined;
 
   constructor(private readonly runner: CommandRunner) {}
 
   async apply(desired: readonly RouteSpec[], full = true): Promise<{ changed: number; errors: string[] }> {
+    if (!full && desired === this.applied && this.cache.size === 2) return { changed: 0, errors: [] };
+    this.applied = undefined;
     let changed = 0;
     const errors: string[] = [];
     for (const family of [4, 6] as const) {
@@ -91,6 +95,7 @@ export class RouteDriver {
         this.cache.delete(family);
       }
     }
+    if (!errors.length) this.applied = desired;
     return { changed, errors };
   }
 }
@@ -98,6 +103,8 @@ export class RouteDriver {
 /** Proxy ARP (and NDP) plus forwarding on each workload interface, as Calico sets them. */
 export class InterfaceSysctlDriver {
   private done = new Set<string>();
+  /** The interface list last fully applied; the renderer reuses it while interfaces are unchanged. */
+  private applied: readonly { name: string; family: readonly (4 | 6)[] }[] | undefined;
   constructor(private readonly runner: CommandRunner) {}
 
   private static settings(iface: { name: string; family: readonly (4 | 6)[] }): string[] {
@@ -116,11 +123,16 @@ export class InterfaceSysctlDriver {
     interfaces: readonly { name: string; family: readonly (4 | 6)[] }[],
     force = false,
   ): Promise<string[]> {
+    if (!force && interfaces === this.applied) return [];
+    this.applied = undefined;
     if (force) this.done.clear();
     const current = new Set(interfaces.map((i) => i.name));
     for (const name of this.done) if (!current.has(name)) this.done.delete(name);
     const todo = interfaces.filter((i) => !this.done.has(i.name));
-    if (!todo.length) return [];
+    if (!todo.length) {
+      this.applied = interfaces;
+      return [];
+    }
     const all = await this.runner.run('sysctl', [
       '-q',
       '-w',
@@ -128,6 +140,7 @@ export class InterfaceSysctlDriver {
     ]);
     if (all.code === 0) {
       for (const i of todo) this.done.add(i.name);
+      this.applied = interfaces;
       return [];
     }
     const errors: string[] = [];

@@ -14,11 +14,17 @@
  * matches", "Drop if no profile matches"). A policy chain (`cali-pi-`/`cali-po-`) is its rules in
  * order: Allow sets the accept mark and returns, Deny drops, Pass sets the pass mark and returns,
  * Log logs and goes on. Conntrack ESTABLISHED,RELATED is accepted first and INVALID dropped.
+ *
+ * Rendering is memoised on the identity of its inputs (the calculation graph keeps an unchanged
+ * endpoint plan, policy or selector set the same object): an unchanged input yields the very same
+ * `Chain` / `IpsetSpec` object as last time, so a label change re-renders only what it touched and
+ * the dataplane drivers can skip unchanged chains and sets by identity. The memos are WeakMaps keyed
+ * on those inputs, so the function stays pure from the outside and nothing outlives its input.
  */
 import type { EntityRule, Port, Rule } from '../../api/types.js';
 import { parseIpOrCidr } from '../../net/ip.js';
 import { protocolNumber } from '../../policy/index.js';
-import type { FelixState, LocalEndpoint, DirectionPlan, ActivePolicy } from '../calc/graph.js';
+import type { FelixState, LocalEndpoint, DirectionPlan, ActivePolicy, SelectorSet } from '../calc/graph.js';
 import {
   ALL_POOLS_SET,
   MASQ_POOLS_SET,
@@ -37,6 +43,7 @@ import type {
   IptRule,
   IptablesState,
   RouteSpec,
+  WorkloadInterface,
 } from '../model.js';
 import { allocateMarks, markIs, setMark, type Marks } from './marks.js';
 import {
@@ -196,8 +203,52 @@ export function renderRule(rule: Rule, policyNamespace: string | undefined, ctx:
   }
 }
 
-function rulesChain(name: string, rules: readonly Rule[], ns: string | undefined, ctx: RenderContext): Chain {
-  return { name, rules: rules.flatMap((r) => renderRule(r, ns, ctx)) };
+const marksKey = (m: Marks) => `${m.accept}/${m.pass}/${m.endpoint}`;
+
+/** Rendered policy and profile chains per ActivePolicy, with the net sets their rules reference. */
+const policyChainMemo = new WeakMap<object, Map<string, { chain: Chain; netSets: readonly IpsetSpec[] }>>();
+
+/** A policy's or profile's rules in one direction as a chain (memoised on the ActivePolicy object). */
+function rulesChain(
+  name: string,
+  policy: ActivePolicy,
+  dir: 'ingress' | 'egress',
+  ctx: RenderContext,
+): Chain {
+  let byKey = policyChainMemo.get(policy);
+  if (!byKey) policyChainMemo.set(policy, (byKey = new Map()));
+  const key = `${name}|${ctx.version}|${marksKey(ctx.marks)}`;
+  let hit = byKey.get(key);
+  if (!hit) {
+    const own: RenderContext = { version: ctx.version, marks: ctx.marks, netSets: new Map() };
+    const chain = { name, rules: policy[dir].flatMap((r) => renderRule(r, policy.namespace, own)) };
+    hit = { chain, netSets: [...own.netSets.values()] };
+    byKey.set(key, hit);
+  }
+  for (const set of hit.netSets) ctx.netSets.set(set.name, set);
+  return hit.chain;
+}
+
+/** Endpoint chains per DirectionPlan (a plan is shared by identity while it does not change). */
+const endpointChainMemo = new WeakMap<DirectionPlan, Map<string, Chain>>();
+
+function memoEndpointChain(
+  name: string,
+  plan: DirectionPlan,
+  dir: 'ingress' | 'egress',
+  marks: Marks,
+  failsafe: readonly IptRule[],
+): Chain {
+  let byKey = endpointChainMemo.get(plan);
+  if (!byKey) endpointChainMemo.set(plan, (byKey = new Map()));
+  const key = `${name}|${dir}|${marksKey(marks)}|${failsafe.length}`;
+  let chain = byKey.get(key);
+  if (!chain) {
+    const c = endpointChain(name, plan, dir, marks);
+    chain = failsafe.length ? { name, rules: [...failsafe, ...c.rules] } : c;
+    byKey.set(key, chain);
+  }
+  return chain;
 }
 
 /** The per-endpoint chain: tiers of policies, then profiles, with the seed's comments. */
@@ -226,6 +277,23 @@ function endpointChain(name: string, plan: DirectionPlan, dir: 'ingress' | 'egre
   }
   rules.push({ match: '', action: '-j DROP', comment: 'Drop if no profile matches' });
   return { name, rules };
+}
+
+/** The last dispatch tree rendered per root chain name, reused while its targets are the same. */
+const dispatchMemo = new Map<string, { key: string; chains: Chain[] }>();
+
+function memoDispatchChains(
+  name: string,
+  flag: '-i' | '-o',
+  targets: readonly { iface: string; chain: string }[],
+  fallthrough: IptRule | undefined,
+): Chain[] {
+  const key = `${flag}|${fallthrough ? `${fallthrough.match}|${fallthrough.action}|${fallthrough.comment ?? ''}` : ''}|${targets.map((t) => `${t.iface}>${t.chain}`).join(',')}`;
+  const last = dispatchMemo.get(name);
+  if (last?.key === key) return last.chains;
+  const chains = dispatchChains(name, flag, targets, fallthrough);
+  dispatchMemo.set(name, { key, chains });
+  return chains;
 }
 
 /** A dispatch chain; with many interfaces, a one-level tree keyed on the character after `cali`. */
@@ -276,6 +344,9 @@ function failsafeRules(ports: { tcp: number[]; udp: number[] }, dir: 'dports'): 
     },
   ];
 }
+
+const FAILSAFE_IN_RULES = failsafeRules(FAILSAFE_INBOUND, 'dports');
+const FAILSAFE_OUT_RULES = failsafeRules(FAILSAFE_OUTBOUND, 'dports');
 
 function renderVersion(
   state: FelixState,
@@ -368,7 +439,7 @@ function renderVersion(
   });
   const unknown: IptRule = { match: '', action: '-j DROP', comment: 'Unknown interface' };
   filter.push(
-    ...dispatchChains(
+    ...memoDispatchChains(
       'cali-from-wl-dispatch',
       '-i',
       workloads.map((w) => ({ iface: w.iface, chain: fromWorkloadChain(w.iface) })),
@@ -376,7 +447,7 @@ function renderVersion(
     ),
   );
   filter.push(
-    ...dispatchChains(
+    ...memoDispatchChains(
       'cali-to-wl-dispatch',
       '-o',
       workloads.map((w) => ({ iface: w.iface, chain: toWorkloadChain(w.iface) })),
@@ -388,24 +459,28 @@ function renderVersion(
   const hepTargets = (fn: (i: string) => string) =>
     byIface(hosts).map((h) => ({ iface: h.iface === '*' ? '+' : h.iface, chain: fn(h.iface) }));
   filter.push(
-    ...dispatchChains('cali-from-host-endpoint', '-i', hepTargets(fromHostEndpointChain), undefined),
+    ...memoDispatchChains('cali-from-host-endpoint', '-i', hepTargets(fromHostEndpointChain), undefined),
   );
-  filter.push(...dispatchChains('cali-to-host-endpoint', '-o', hepTargets(toHostEndpointChain), undefined));
+  filter.push(
+    ...memoDispatchChains('cali-to-host-endpoint', '-o', hepTargets(toHostEndpointChain), undefined),
+  );
   for (const w of workloads) {
-    filter.push(endpointChain(toWorkloadChain(w.iface), w.ingress, 'ingress', marks));
-    filter.push(endpointChain(fromWorkloadChain(w.iface), w.egress, 'egress', marks));
+    filter.push(memoEndpointChain(toWorkloadChain(w.iface), w.ingress, 'ingress', marks, []));
+    filter.push(memoEndpointChain(fromWorkloadChain(w.iface), w.egress, 'egress', marks, []));
   }
   for (const h of hosts) {
-    const fh = endpointChain(fromHostEndpointChain(h.iface), h.ingress, 'ingress', marks);
-    const th = endpointChain(toHostEndpointChain(h.iface), h.egress, 'egress', marks);
-    filter.push({ name: fh.name, rules: [...failsafeRules(FAILSAFE_INBOUND, 'dports'), ...fh.rules] });
-    filter.push({ name: th.name, rules: [...failsafeRules(FAILSAFE_OUTBOUND, 'dports'), ...th.rules] });
+    filter.push(
+      memoEndpointChain(fromHostEndpointChain(h.iface), h.ingress, 'ingress', marks, FAILSAFE_IN_RULES),
+    );
+    filter.push(
+      memoEndpointChain(toHostEndpointChain(h.iface), h.egress, 'egress', marks, FAILSAFE_OUT_RULES),
+    );
   }
   const policyChains = (
     dir: 'ingress' | 'egress',
     map: ReadonlyMap<string, ActivePolicy>,
     name: typeof policyChain,
-  ) => [...map.values()].map((p) => rulesChain(name(dir, p.key), p[dir], p.namespace, ctx));
+  ) => [...map.values()].map((p) => rulesChain(name(dir, p.key), p, dir, ctx));
   filter.push(
     ...policyChains('ingress', state.policies, policyChain),
     ...policyChains('egress', state.policies, policyChain),
@@ -465,9 +540,7 @@ export function renderDataplane(state: FelixState): DesiredDataplane {
   const netSets = new Map<string, IpsetSpec>();
   const iptables = { 4: renderVersion(state, 4, marks, netSets), 6: renderVersion(state, 6, marks, netSets) };
   const ipsets: IpsetSpec[] = [];
-  for (const s of state.selectorSets)
-    for (const v of [4, 6] as const)
-      ipsets.push({ name: selectorSetName(s.id, v), type: 'hash:net', family: v, members: s.members[v] });
+  for (const s of state.selectorSets) ipsets.push(...selectorIpsets(s));
   ipsets.push(...netSets.values());
   for (const v of [4, 6] as const) {
     const pools = state.pools.filter((p) => familyOf(p.cidr) === v);
@@ -480,9 +553,47 @@ export function renderDataplane(state: FelixState): DesiredDataplane {
       members: pools.filter((p) => p.natOutgoing).map((p) => p.cidr),
     });
   }
+  const { routes, interfaces } = routesAndInterfaces(state.endpoints, state.affineBlocks);
+  return {
+    iptables,
+    ipsets: ipsets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    routes,
+    interfaces,
+  };
+}
+
+const selectorIpsetMemo = new WeakMap<SelectorSet, readonly IpsetSpec[]>();
+
+/** A selector set's two ipsets (v4, v6), the same objects while the set's members do not change. */
+function selectorIpsets(s: SelectorSet): readonly IpsetSpec[] {
+  let specs = selectorIpsetMemo.get(s);
+  if (!specs) {
+    specs = ([4, 6] as const).map((v) => ({
+      name: selectorSetName(s.id, v),
+      type: 'hash:net' as const,
+      family: v,
+      members: s.members[v],
+    }));
+    selectorIpsetMemo.set(s, specs);
+  }
+  return specs;
+}
+
+const routesMemo = new WeakMap<
+  readonly LocalEndpoint[],
+  { blocks: readonly string[]; routes: readonly RouteSpec[]; interfaces: readonly WorkloadInterface[] }
+>();
+
+/** Routes and interface settings; the same arrays while the endpoints and blocks are the same. */
+function routesAndInterfaces(
+  endpoints: readonly LocalEndpoint[],
+  blocks: readonly string[],
+): { routes: readonly RouteSpec[]; interfaces: readonly WorkloadInterface[] } {
+  const hit = routesMemo.get(endpoints);
+  if (hit?.blocks === blocks) return hit;
   const routes: RouteSpec[] = [];
   const interfaces: { name: string; family: IpVersion[] }[] = [];
-  for (const w of state.endpoints.filter((e) => e.kind === 'workload')) {
+  for (const w of endpoints.filter((e) => e.kind === 'workload')) {
     const families = new Set<IpVersion>();
     for (const n of w.networks) {
       routes.push({ type: 'workload', dst: n, dev: w.iface });
@@ -491,6 +602,8 @@ export function renderDataplane(state: FelixState): DesiredDataplane {
     }
     interfaces.push({ name: w.iface, family: [...families] });
   }
-  for (const b of state.affineBlocks) routes.push({ type: 'blackhole', dst: b });
-  return { iptables, ipsets: ipsets.sort((a, b) => a.name.localeCompare(b.name)), routes, interfaces };
+  for (const b of blocks) routes.push({ type: 'blackhole', dst: b });
+  const result = { blocks, routes, interfaces };
+  routesMemo.set(endpoints, result);
+  return result;
 }
