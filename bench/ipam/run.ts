@@ -26,6 +26,11 @@ interface CaseResult {
   readonly perSecond: number;
   /** Block or handle writes that lost a compare-and-swap race and were retried, per assignment. */
   readonly conflictsPerAssignment: number;
+  /**
+   * CPU time (user + system, all workers) per assignment. Unlike the rate it hardly depends on what
+   * else the machine runs, so it shows what the code costs when the shared machine is busy.
+   */
+  readonly cpuMicrosPerAssignment: number;
 }
 
 let storeSerial = 0;
@@ -46,7 +51,7 @@ async function freshStore(dir: string, name: string): Promise<string> {
 /** Runs the jobs in child processes, starts them together once all are ready, and times the whole. */
 async function runProcesses(
   jobs: WorkerJob[],
-): Promise<{ seconds: number; assignments: number; conflicts: number }> {
+): Promise<{ seconds: number; assignments: number; conflicts: number; cpuMicros: number }> {
   const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
   const children = jobs.map((job) =>
     fork(script, [JSON.stringify(job)], {
@@ -69,7 +74,8 @@ async function runProcesses(
   const seconds = (performance.now() - start) / 1000;
   const assignments = results.reduce((n, m) => n + (m.type === 'done' ? m.count : 0), 0);
   const conflicts = results.reduce((n, m) => n + (m.type === 'done' ? m.conflicts : 0), 0);
-  return { seconds, assignments, conflicts };
+  const cpuMicros = results.reduce((n, m) => n + (m.type === 'done' ? m.cpuMicros : 0), 0);
+  return { seconds, assignments, conflicts, cpuMicros };
 }
 
 async function runCase(
@@ -86,7 +92,7 @@ async function runCase(
     count: perProcess,
     handlePrefix: `bench.p${i}c`,
   }));
-  const { seconds, assignments, conflicts } = await runProcesses(jobs);
+  const { seconds, assignments, conflicts, cpuMicros } = await runProcesses(jobs);
   return {
     processes,
     hosts,
@@ -94,6 +100,7 @@ async function runCase(
     seconds,
     perSecond: assignments / seconds,
     conflictsPerAssignment: conflicts / assignments,
+    cpuMicrosPerAssignment: cpuMicros / assignments,
   };
 }
 
@@ -128,6 +135,7 @@ async function main(): Promise<void> {
         'seconds'.padStart(9),
         'per second'.padStart(12),
         'conflicts'.padStart(11),
+        'CPU µs'.padStart(8),
         '   runs (per second)',
       ].join(''),
     );
@@ -139,6 +147,7 @@ async function main(): Promise<void> {
           r.seconds.toFixed(2).padStart(9),
           r.perSecond.toFixed(0).padStart(12),
           r.conflictsPerAssignment.toFixed(2).padStart(11),
+          r.cpuMicrosPerAssignment.toFixed(0).padStart(8),
           `   ${r.runsPerSecond.join(', ')}`,
         ].join(''),
       );

@@ -13,7 +13,13 @@ export interface WorkerJob {
 
 export type WorkerMessage =
   | { readonly type: 'ready' }
-  | { readonly type: 'done'; readonly count: number; readonly ms: number; readonly conflicts: number }
+  | {
+      readonly type: 'done';
+      readonly count: number;
+      readonly ms: number;
+      readonly conflicts: number;
+      readonly cpuMicros: number;
+    }
   | { readonly type: 'failed'; readonly message: string };
 
 async function main(job: WorkerJob): Promise<void> {
@@ -36,9 +42,17 @@ async function main(job: WorkerJob): Promise<void> {
     send({ type: 'ready' });
   });
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < job.count; i++)
     await ipam.autoAssign({ handle: `${job.handlePrefix}${i}`, host: job.host, num4: 1 });
-  send({ type: 'done', count: job.count, ms: performance.now() - start, conflicts });
+  const cpu = process.cpuUsage(cpuStart);
+  send({
+    type: 'done',
+    count: job.count,
+    ms: performance.now() - start,
+    conflicts,
+    cpuMicros: cpu.user + cpu.system,
+  });
   await ds.close();
   process.disconnect?.();
 }
