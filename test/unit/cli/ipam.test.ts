@@ -214,3 +214,41 @@ describe('calicoctl ipam', () => {
     assert.match(bad.err, /--strictaffinity must be true or false, not "yes"/);
   });
 });
+
+describe('calicoctl ipam with an IPv6 pool and a host without a node', () => {
+  let sb: CtlSandbox;
+  before(async () => {
+    sb = ctlSandbox();
+    const pool = `apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pool-v6}
+spec: {cidr: 'fd00:77::/64'}
+`;
+    assert.equal((await sb.ctlIn(pool, 'create', '-f', '-')).code, 0);
+    await withIpam(sb, (ipam) => ipam.autoAssign({ handle: 'net.c9', host: 'ghost', num6: 2 }));
+  });
+  after(() => sb.cleanup());
+
+  test('show counts a /64 exactly, beyond 2^53', async () => {
+    assert.deepEqual(tableRows((await sb.ctl('ipam', 'show')).out)[1], [
+      'IP Pool',
+      'fd00:77::/64',
+      '18446744073709551616',
+      '2 (0%)',
+      '18446744073709551614 (100%)',
+      '1',
+    ]);
+  });
+
+  test('check names the block of a host that has no node, and release --host clears it', async () => {
+    const before = await sb.ctl('ipam', 'check');
+    assert.match(before.out, /block fd00:77::\/122 is affine to host ghost, which has no Node resource/);
+    const r = await sb.ctl('ipam', 'release', '--host=ghost');
+    assert.deepEqual(r, {
+      code: 0,
+      out: "Released host ghost: 2 IP address(es), 1 block(s) deleted, 0 block(s) kept without affinity (other hosts' addresses remain in them)\n",
+      err: '',
+    });
+    assert.equal((await sb.ctl('ipam', 'check')).out.trimEnd().split('\n').at(-1), 'No problems found.');
+  });
+});
