@@ -14,6 +14,8 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerIpamCommands } from './commands/ipam.js';
 import { registerPolicyCommands } from './commands/policy-explain.js';
 import { registerDatastoreCommands } from './commands/datastore.js';
+import { registerNodeCommands } from './commands/node.js';
+import { registerNodeOpsCommands } from './commands/node-ops.js';
 
 function readProcessStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -48,6 +50,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerIpamCommands(program, ctx);
   registerPolicyCommands(program, ctx);
   registerDatastoreCommands(program, ctx);
+  registerNodeCommands(program, ctx);
+  registerNodeOpsCommands(program, ctx);
   program
     .command('version')
     .description('Print the client version, and the cluster version when the datastore has one')

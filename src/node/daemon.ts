@@ -1,6 +1,7 @@
 /**
  * calico-node: the per-host daemon and composition root. It starts the components this host runs
- * (Felix now; BGP joins here), the health/metrics endpoint, and stops them cleanly on SIGTERM.
+ * (Felix, the BGP speaker), the health/metrics endpoint and the status socket `calicoctl node
+ * status` reads, and stops them cleanly on SIGTERM.
  * Everything it needs is passed in, so tests start it in-process or as a process in a namespace.
  */
 import type { Server } from 'node:http';
@@ -8,6 +9,7 @@ import type { Datastore } from '../datastore/types.js';
 import type { CommandRunner } from '../kernel/runner.js';
 import type { Logger } from '../log.js';
 import { FelixAgent } from '../felix/agent.js';
+import { BgpAgent, StatusSocketServer, bgpMetricSamples, statusSocketPath } from '../bgp/speaker/index.js';
 import { startHealthServer, type HealthSource } from './health.js';
 
 export interface CalicoNodeOptions {
@@ -20,10 +22,18 @@ export interface CalicoNodeOptions {
   readonly healthPort?: number;
   readonly refreshIntervalMs?: number;
   readonly ipv6?: boolean;
+  /** Run the BGP speaker (off with --no-bgp or CALICO_NETWORKING_BACKEND=none). */
+  readonly bgp?: boolean;
+  /** CALICO_ROUTER_ID for the speaker: an IPv4 address or `hash`. */
+  readonly routerId?: string;
+  /** Directory of the status socket (`calico-node.<node>.ctl`); undefined: no socket. */
+  readonly runDir?: string;
 }
 
 export class CalicoNode implements HealthSource {
   private felix: FelixAgent | undefined;
+  private bgp: BgpAgent | undefined;
+  private statusSocket: StatusSocketServer | undefined;
   private server: Server | undefined;
 
   constructor(private readonly opts: CalicoNodeOptions) {}
@@ -31,7 +41,12 @@ export class CalicoNode implements HealthSource {
   async start(): Promise<void> {
     const { logger } = this.opts;
     logger.info(
-      { node: this.opts.nodeName, datastore: this.opts.datastore.type, felix: this.opts.felix },
+      {
+        node: this.opts.nodeName,
+        datastore: this.opts.datastore.type,
+        felix: this.opts.felix,
+        bgp: this.opts.bgp ?? false,
+      },
       'calico-node starting',
     );
     // A host that routes for its workloads must forward; Calico's start-up does the same.
@@ -52,6 +67,35 @@ export class CalicoNode implements HealthSource {
       });
       this.felix.start();
     }
+    if (this.opts.bgp) {
+      this.bgp = new BgpAgent({
+        nodeName: this.opts.nodeName,
+        datastore: this.opts.datastore,
+        runner: this.opts.runner,
+        logger: logger.child({ component: 'bgp' }),
+        ...(this.opts.routerId !== undefined ? { routerId: this.opts.routerId } : {}),
+        ...(this.opts.ipv6 !== undefined ? { ipv6: this.opts.ipv6 } : {}),
+      });
+      await this.bgp.start();
+    }
+    if (this.opts.runDir !== undefined) {
+      const path = statusSocketPath(this.opts.nodeName, this.opts.runDir);
+      this.statusSocket = await StatusSocketServer.listen(path, {
+        status: () => {
+          const bgp = this.bgp?.status();
+          return bgp
+            ? { nodeName: this.opts.nodeName, bgp }
+            : {
+                nodeName: this.opts.nodeName,
+                bgpDisabled: this.bgp
+                  ? 'the BGP speaker has no Node resource with a BGP address for this node yet'
+                  : 'the BGP speaker is not running (--no-bgp or CALICO_NETWORKING_BACKEND=none)',
+              };
+        },
+        routes: (peer) => this.bgp?.routes(peer),
+      });
+      logger.info({ path }, 'status socket listening');
+    }
     if (this.opts.healthPort !== undefined) {
       this.server = await startHealthServer(this, this.opts.healthPort);
       const addr = this.server.address();
@@ -67,9 +111,11 @@ export class CalicoNode implements HealthSource {
   }
 
   metrics() {
+    const bgp = this.bgp ? bgpMetricSamples(this.bgp.status(), this.bgp.metrics) : [];
     const m = this.felix?.metrics;
-    if (!m) return [];
+    if (!m) return bgp;
     return [
+      ...bgp,
       {
         name: 'felix_int_dataplane_apply_total',
         help: 'Dataplane applies completed',
@@ -116,6 +162,8 @@ export class CalicoNode implements HealthSource {
   async stop(): Promise<void> {
     this.opts.logger.info('calico-node stopping');
     await this.felix?.stop();
+    await this.bgp?.stop();
+    await this.statusSocket?.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     await this.opts.datastore.close();
   }

@@ -1,12 +1,14 @@
 /**
- * `calico-node` command line: which node (`--node` or NODENAME), which components (`--no-felix`),
- * the health port, and the datastore (resolved as calicoctl resolves it). Runs until SIGTERM/SIGINT.
+ * `calico-node` command line: which node (`--node` or NODENAME), which components (`--no-felix`,
+ * `--no-bgp` / CALICO_NETWORKING_BACKEND=none), the health port, the status socket directory
+ * ($CALICO_RUN_DIR), and the datastore (resolved as calicoctl resolves it). Runs until SIGTERM/SIGINT.
  */
 import { Command } from 'commander';
 import { hostname } from 'node:os';
 import { openDatastore } from '../datastore/open.js';
 import { ProcessRunner } from '../kernel/runner.js';
 import { createLogger } from '../log.js';
+import { DEFAULT_RUN_DIR } from '../bgp/speaker/index.js';
 import { CalicoNode } from './daemon.js';
 
 export async function runCalicoNode(argv: string[]): Promise<number> {
@@ -14,6 +16,7 @@ export async function runCalicoNode(argv: string[]): Promise<number> {
     .description('The per-host Calico daemon: Felix (policy and routes) and BGP')
     .option('--node <name>', "this host's node name (default: $NODENAME, then the host name)")
     .option('--no-felix', 'do not run Felix')
+    .option('--no-bgp', 'do not run the BGP speaker (also CALICO_NETWORKING_BACKEND=none)')
     .option('-c, --config <file>', 'calicoctl-style datastore configuration file')
     .option(
       '--health-port <port>',
@@ -36,6 +39,7 @@ export async function runCalicoNode(argv: string[]): Promise<number> {
   const o = program.opts<{
     node?: string;
     felix: boolean;
+    bgp: boolean;
     config?: string;
     healthPort: string;
     refreshInterval?: string;
@@ -53,6 +57,9 @@ export async function runCalicoNode(argv: string[]): Promise<number> {
       runner: new ProcessRunner(),
       logger,
       felix: o.felix && process.env.FELIX_ENABLED !== 'false',
+      bgp: o.bgp && process.env.CALICO_NETWORKING_BACKEND !== 'none',
+      ...(process.env.CALICO_ROUTER_ID ? { routerId: process.env.CALICO_ROUTER_ID } : {}),
+      runDir: process.env.CALICO_RUN_DIR ?? DEFAULT_RUN_DIR,
       healthPort: Number(o.healthPort),
       ...(o.refreshInterval ? { refreshIntervalMs: Number(o.refreshInterval) } : {}),
       ipv6: o.ipv6,

@@ -24,3 +24,4 @@ export {
   type StatusRequest,
   type StatusSource,
 } from './status-socket.js';
+export { bgpMetricSamples, type MetricSample } from './metrics.js';
