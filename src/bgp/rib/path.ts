@@ -51,51 +51,65 @@ export interface PrefixOwner {
 }
 
 /**
- * When a path arrived, shared by every path of one UPDATE. A clock reading in milliseconds is not
- * a small integer, and V8 boxes a non-integer number field in its own 16-byte object per path; a
- * pointer to a shared stamp costs nothing extra. The one-entry memo makes consecutive paths with
- * the same `now` share one stamp without the callers passing it around.
+ * How a path arrived: from which session, when, and the IGP cost to its next hop. All three are
+ * the same for every prefix of one UPDATE, so one record is shared by all of them (a one-entry
+ * memo, since the RIB builds an UPDATE's paths one after another). Besides saving two fields per
+ * path, it keeps a clock reading off the path: a millisecond timestamp is not a small integer, and
+ * V8 boxes such a number in its own 16-byte object per field.
  */
-interface ReceiveStamp {
+interface Arrival {
+  readonly source: PathSource;
   readonly at: number;
+  readonly igpCost: number | undefined;
 }
 
-let lastStamp: ReceiveStamp = { at: 0 };
+let lastArrival: Arrival = { source: LOCAL_SOURCE, at: 0, igpCost: undefined };
 
-function receiveStamp(now: number): ReceiveStamp {
-  if (lastStamp.at !== now) lastStamp = { at: now };
-  return lastStamp;
+function arrival(source: PathSource, at: number, igpCost: number | undefined): Arrival {
+  const last = lastArrival;
+  if (last.source === source && last.at === at && last.igpCost === igpCost) return last;
+  lastArrival = { source, at, igpCost };
+  return lastArrival;
 }
 
 /**
- * The RIB's own path record. It points at its owner (the Loc-RIB destination) instead of holding a
- * Prefix, so there is one prefix record per destination; the pointer is a private field so a
- * path serializes (logs, JSON) without dragging the destination's cycle along.
+ * The RIB's own path record, kept small because there is one per prefix per peer: it points at its
+ * owner (the Loc-RIB destination) instead of holding a Prefix, shares its arrival record with the
+ * rest of its UPDATE, and links to the next candidate of its destination. The owner pointer is a
+ * private field so a path serializes (logs, JSON) without the destination's cycle.
  */
 export class RibPath implements Path {
   stale = false;
   /** The next candidate of the same destination; owned by the Destination's list. */
   nextCandidate: RibPath | undefined = undefined;
   readonly #owner: PrefixOwner;
-  readonly #received: ReceiveStamp;
+  readonly #arrival: Arrival;
 
   constructor(
     owner: PrefixOwner,
     readonly attrs: PathAttributes,
-    readonly source: PathSource,
+    source: PathSource,
     receivedAt: number,
-    readonly igpCost: number | undefined,
+    igpCost: number | undefined,
   ) {
     this.#owner = owner;
-    this.#received = receiveStamp(receivedAt);
+    this.#arrival = arrival(source, receivedAt, igpCost);
   }
 
   get prefix(): Prefix {
     return this.#owner.prefix;
   }
 
+  get source(): PathSource {
+    return this.#arrival.source;
+  }
+
   get receivedAt(): number {
-    return this.#received.at;
+    return this.#arrival.at;
+  }
+
+  get igpCost(): number | undefined {
+    return this.#arrival.igpCost;
   }
 
   toJSON(): Path {
