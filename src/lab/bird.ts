@@ -26,7 +26,6 @@ export function birdConfig(s: LabScenario, layout: LabLayout, routerName: string
     'protocol kernel {',
     '  ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; };',
     '  merge paths on;',
-    '  learn;',
     '}',
   ];
   if (router.originateDefault) {
@@ -55,7 +54,7 @@ export function birdConfig(s: LabScenario, layout: LabLayout, routerName: string
       '  ipv4 {',
       '    import all;',
       `    export ${exportFilter};`,
-      ...(ibgp ? ['    next hop self;'] : []),
+      ...(ibgp ? ['    next hop self ebgp;'] : []),
       '  };',
       '}',
     );
