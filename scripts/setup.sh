@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(iproute2 iptables ipset conntrack kmod procps iputils-ping netcat-openbsd openssl etcd-server etcd-client)
+DEBS=(iproute2 iptables ipset conntrack kmod procps iputils-ping netcat-openbsd openssl etcd-server etcd-client bird2 frr gobgpd)
 
 missing=()
 for p in "${DEBS[@]}"; do
@@ -21,8 +21,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# etcd-server's package starts a system etcd on 2379; our tests start their own on free ports.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
+# etcd-server's package starts a system etcd on 2379, and bird2, frr and gobgpd start their routers
+# (BGP on 179 in the root namespace); our tests start their own, on free ports or in namespaces.
+for svc in etcd bird bird6 frr gobgpd; do
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  # Without systemd (containers) the packages start them through their init scripts.
+  if [ -x "/etc/init.d/$svc" ]; then "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
+done
 
 npm ci --no-audit --no-fund
 npm run build
