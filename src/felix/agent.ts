@@ -134,7 +134,7 @@ export class FelixAgent {
       const level = pinoLevel(this.calc.config().logSeverityScreen);
       if (this.opts.logger.level !== level) {
         this.opts.logger.level = level;
-        this.opts.logger.info({ level }, 'log level changed');
+        this.opts.logger.info({ logLevel: level }, 'log level changed');
       }
       this.scheduleRefresh();
     }

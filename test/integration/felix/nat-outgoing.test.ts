@@ -115,6 +115,28 @@ describe('NAT outgoing: workloads in a natOutgoing pool leave with the host addr
     );
   });
 
+  test('health and metrics answer on loopback inside the host namespace', async () => {
+    const port = /"port":(\d+),"msg":"health endpoint listening"/.exec(node.output)?.[1];
+    assert.ok(port, 'calico-node logged its health port');
+    assert.equal(lab.exec(host, 'curl', ['-s', `http://127.0.0.1:${port}/readiness`]), 'ok\n');
+    const metrics = lab.exec(host, 'curl', ['-s', `http://127.0.0.1:${port}/metrics`]);
+    assert.match(metrics, /^felix_int_dataplane_apply_total [1-9]\d*$/m);
+    assert.match(metrics, /^felix_iptables_rules [1-9]\d*$/m);
+  });
+
+  test('the log level follows FelixConfiguration', async () => {
+    await client.create({
+      apiVersion: API_VERSION,
+      kind: 'FelixConfiguration',
+      metadata: { name: 'default' },
+      spec: { logSeverityScreen: 'Debug' },
+    });
+    const deadline = Date.now() + 5000;
+    while (!node.output.includes('"logLevel":"debug","msg":"log level changed"') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.match(node.output, /"logLevel":"debug","msg":"log level changed"/);
+  });
+
   test('without natOutgoing it sees the workload address', async () => {
     const pool = await client.get('IPPool', 'pool');
     assert.ok(pool);
