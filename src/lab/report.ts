@@ -77,7 +77,7 @@ function topologySvg(input: ReportInput): string {
     const p = pos.get(s.from);
     const q = pos.get(s.to);
     if (!p || !q) continue;
-    const cls = s.state.toLowerCase().startsWith('established') ? 'bgp up' : 'bgp down';
+    const cls = /established/i.test(s.state) ? 'bgp up' : 'bgp down';
     lines.push(
       `<path d="M${p.x},${p.y} Q${(p.x + q.x) / 2},${Math.min(p.y, q.y) - 40} ${q.x},${q.y}" class="${cls}"><title>${esc(`${s.from} ↔ ${s.to}: ${s.state}`)}</title></path>`,
     );
