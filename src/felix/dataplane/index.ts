@@ -55,7 +55,8 @@ export class Dataplane {
       chainsWritten += r.chainsWritten;
       changed ||= r.changed;
     }
-    changed = (await this.ipsets.prune(desired.ipsets, full)) || changed;
+    // `ensure` read the kernel at the start of this apply when `full`; its view is current.
+    changed = (await this.ipsets.prune(desired.ipsets, false)) || changed;
     const routes = await this.routes.apply(desired.routes, full);
     const sysctlErrors = await this.sysctls.apply(desired.interfaces, full);
     return {

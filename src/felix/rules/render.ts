@@ -348,6 +348,22 @@ function failsafeRules(ports: { tcp: number[]; udp: number[] }, dir: 'dports'): 
 const FAILSAFE_IN_RULES = failsafeRules(FAILSAFE_INBOUND, 'dports');
 const FAILSAFE_OUT_RULES = failsafeRules(FAILSAFE_OUTBOUND, 'dports');
 
+/**
+ * The small fixed chains (cali-FORWARD, the nat chains, the hooks, ...) are rebuilt on each render;
+ * interning them by content gives them the same stable identity as the memoised chains, so the
+ * planner never re-hashes them. Bounded: a handful of variants exist (per IP version, marks, config).
+ */
+const interned = new Map<string, unknown>();
+function stable<T>(value: T): T {
+  const key = JSON.stringify(value);
+  const hit = interned.get(key) as T | undefined;
+  if (hit !== undefined) return hit;
+  if (interned.size >= 1000) interned.clear();
+  interned.set(key, value);
+  return value;
+}
+const pushStable = (list: Chain[], chain: Chain) => list.push(stable(chain));
+
 function renderVersion(
   state: FelixState,
   version: IpVersion,
@@ -364,7 +380,7 @@ function renderVersion(
   ];
   const toHostAction = state.config.defaultEndpointToHostAction ?? 'Drop';
 
-  filter.push({
+  pushStable(filter, {
     name: 'cali-FORWARD',
     rules: [
       ...established,
@@ -375,7 +391,7 @@ function renderVersion(
       { match: '-o cali+', action: '-j ACCEPT' },
     ],
   });
-  filter.push({
+  pushStable(filter, {
     name: 'cali-INPUT',
     rules: [
       ...established,
@@ -389,7 +405,7 @@ function renderVersion(
       },
     ],
   });
-  filter.push({
+  pushStable(filter, {
     name: 'cali-OUTPUT',
     rules: [
       ...established,
@@ -425,7 +441,7 @@ function renderVersion(
           },
           { match: '-p udp -m multiport --dports 53', action: '-j ACCEPT', comment: 'Allow DNS' },
         ];
-  filter.push({
+  pushStable(filter, {
     name: 'cali-wl-to-host',
     rules: [
       ...toHost,
@@ -531,7 +547,10 @@ function renderVersion(
     { table: 'nat', chain: 'POSTROUTING', rules: [{ match: '', action: '-j cali-POSTROUTING' }] },
     { table: 'nat', chain: 'OUTPUT', rules: [{ match: '', action: '-j cali-OUTPUT' }] },
   ];
-  return { chains: { raw, mangle: [], nat, filter }, hooks };
+  return {
+    chains: { raw: raw.map(stable), mangle: [], nat: nat.map(stable), filter },
+    hooks: hooks.map(stable),
+  };
 }
 
 /** The whole desired dataplane of this host. */
