@@ -1,0 +1,315 @@
+/**
+ * Three hosts (network namespaces on one bridged L2 link, 10.0.0.1-3), each running calico-node
+ * (Felix and our BGP speaker) against one SQLite datastore, each with an IPAM block and a
+ * workload. No static routes anywhere: the hosts learn each other's blocks over BGP and program
+ * them into their kernels, and workloads on different hosts ping each other. Then the mesh is
+ * turned off in favour of a global BGPPeer, a BIRD 2 route reflector in its own namespace
+ * (10.0.0.254), and the cluster reconverges through it.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Resource } from '../../../src/api/types.js';
+import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
+import { ResourceClient } from '../../../src/datastore/resources.js';
+import { IpamClient } from '../../../src/ipam/index.js';
+import { HOST_PREFIX, parseAffinityKey } from '../../../src/ipam/keys.js';
+import { formatCidr } from '../../../src/net/ip.js';
+import { probeIcmp } from '../../../src/lab/probe.js';
+import { main as calicoctl } from '../../../src/cli/main.js';
+import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
+import { attachWorkload } from '../../support/workloads.js';
+import { NodeProcess } from '../../support/calico-node.js';
+
+const HOSTS = [
+  { name: 'h1', address: '10.0.0.1', iface: 'calimesh00001' },
+  { name: 'h2', address: '10.0.0.2', iface: 'calimesh00002' },
+  { name: 'h3', address: '10.0.0.3', iface: 'calimesh00003' },
+] as const;
+const RR_ADDRESS = '10.0.0.254';
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  ok: (v: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last saw ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('a three-host calico-node mesh routes workload traffic with BGP alone', () => {
+  let lab: NetnsLab;
+  let dir: string;
+  let store: SqliteDatastore;
+  let client: ResourceClient;
+  let bird: ChildProcess | undefined;
+  let birdOutput = '';
+  const ns: Record<string, string> = {};
+  const nodes: NodeProcess[] = [];
+  const block: Record<string, string> = {};
+  const workloadIp: Record<string, string> = {};
+  let env: NodeJS.ProcessEnv;
+
+  /** Our BGP routes in a host's kernel: prefix → next hops. */
+  function bgpRoutes(host: string): Record<string, string[]> {
+    const list = JSON.parse(
+      lab.exec(ns[host] as string, 'ip', ['-j', '-4', 'route', 'show', 'proto', '81']),
+    ) as {
+      dst: string;
+      gateway?: string;
+      nexthops?: { gateway: string }[];
+    }[];
+    return Object.fromEntries(
+      list.map((r) => [r.dst, r.nexthops ? r.nexthops.map((h) => h.gateway).sort() : [r.gateway ?? '']]),
+    );
+  }
+
+  /** What each host should have: every other host's block, next hop that host. */
+  const expectedRoutes = (host: string) =>
+    Object.fromEntries(HOSTS.filter((h) => h.name !== host).map((h) => [block[h.name], [h.address]]));
+
+  async function nodeStatus(host: string): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await calicoctl(['node', 'status', '--node', host], {
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+      readStdin: async () => '',
+      env,
+    });
+    return { code, out, err };
+  }
+
+  async function pingMatrix(): Promise<string[]> {
+    const failures: string[] = [];
+    for (const a of HOSTS)
+      for (const b of HOSTS)
+        if (a !== b && !(await probeIcmp(ns[`w-${a.name}`] as string, workloadIp[b.name] as string, 2)))
+          failures.push(`w-${a.name} → w-${b.name} (${workloadIp[b.name]})`);
+    return failures;
+  }
+
+  async function put(resource: Resource): Promise<void> {
+    const existing = await client.get(resource.kind, resource.metadata.name);
+    if (!existing) await client.create(resource);
+    else
+      await client.update({
+        ...resource,
+        metadata: { ...resource.metadata, resourceVersion: existing.metadata.resourceVersion },
+      } as Resource);
+  }
+
+  before(async () => {
+    requireRootAndTools(['ip', 'iptables-restore', 'ipset', 'ping', 'bird']);
+    lab = new NetnsLab();
+    dir = mkdtempSync(join(tmpdir(), 'calico-ts-bgp-mesh-'));
+    ns.sw = lab.addNamespace('sw');
+    lab.exec(ns.sw, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
+    lab.exec(ns.sw, 'ip', ['link', 'set', 'br0', 'up']);
+    const onLink = (name: string, address: string): void => {
+      const n = lab.addNamespace(name);
+      ns[name] = n;
+      lab.veth({ ns: n, name: 'eth1' }, { ns: ns.sw as string, name: `p-${name}` });
+      lab.exec(ns.sw as string, 'ip', ['link', 'set', `p-${name}`, 'master', 'br0']);
+      lab.exec(n, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth1']);
+    };
+    for (const h of HOSTS) onLink(h.name, h.address);
+    onLink('rr', RR_ADDRESS);
+
+    store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
+    client = new ResourceClient(store);
+    await client.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'pool' },
+      spec: { cidr: '10.65.0.0/16', blockSize: 26 },
+    });
+    await client.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Profile',
+      metadata: { name: 'allow-all' },
+      spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+    });
+    const ipam = new IpamClient(store);
+    for (const h of HOSTS) {
+      await client.create({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'Node',
+        metadata: { name: h.name },
+        spec: { bgp: { ipv4Address: `${h.address}/24` } },
+      });
+      const ip = (
+        (await ipam.autoAssign({ handle: `wl-${h.name}`, host: h.name, num4: 1 })).ipv4[0] as string
+      ).split('/')[0] as string;
+      workloadIp[h.name] = ip;
+      const wl = lab.addNamespace(`w-${h.name}`);
+      ns[`w-${h.name}`] = wl;
+      attachWorkload(lab, ns[h.name] as string, wl, h.iface, ip);
+      await client.create({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'WorkloadEndpoint',
+        metadata: { name: `${h.name}-k8s-w-eth0`, namespace: 'default' },
+        spec: {
+          orchestrator: 'k8s',
+          node: h.name,
+          workload: `w-${h.name}`,
+          pod: `w-${h.name}`,
+          endpoint: 'eth0',
+          interfaceName: h.iface,
+          ipNetworks: [`${ip}/32`],
+          profiles: ['allow-all'],
+        },
+      });
+    }
+    for (const kv of (await store.list(HOST_PREFIX)).items) {
+      const a = parseAffinityKey(kv.key);
+      if (a) block[a.host] = formatCidr(a.cidr);
+    }
+    env = {
+      PATH: process.env.PATH,
+      DATASTORE_TYPE: 'sqlite',
+      SQLITE_PATH: join(dir, 'store.sqlite'),
+      CALICOCTL_DEFAULT_CONFIG: join(dir, 'none.cfg'),
+      CALICO_RUN_DIR: join(dir, 'run'),
+    };
+    for (const h of HOSTS)
+      nodes.push(new NodeProcess(ns[h.name] as string, h.name, env, ['--refresh-interval', '1000']));
+    await Promise.all(nodes.map((n) => n.waitReady(30_000)));
+  });
+
+  after(async () => {
+    if (bird && bird.exitCode === null) {
+      const exited = new Promise((r) => bird?.once('exit', r));
+      bird.kill('SIGTERM');
+      await exited;
+    }
+    const codes = await Promise.all(nodes.map((n) => n.stop()));
+    await store?.close();
+    lab?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(codes, [0, 0, 0], 'calico-node exits cleanly on SIGTERM');
+  });
+
+  test('each host learns the other hosts’ blocks (proto 81, next hop the owner) and workloads ping across hosts', async () => {
+    assert.equal(Object.keys(block).length, 3, 'each host has claimed a block');
+    for (const h of HOSTS) {
+      await eventually(
+        `${h.name} has BGP routes to the other blocks`,
+        () => bgpRoutes(h.name),
+        (r) =>
+          JSON.stringify(Object.entries(r).sort()) ===
+          JSON.stringify(Object.entries(expectedRoutes(h.name)).sort()),
+      ).catch((e: Error) => assert.fail(`${e.message}\n${nodes.map((n) => n.output).join('\n')}`));
+    }
+    assert.deepEqual(await eventually('all pings pass', pingMatrix, (f) => f.length === 0, 15_000), []);
+  });
+
+  test('calicoctl node status shows the two mesh peers up', async () => {
+    const r = await nodeStatus('h1');
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    assert.equal(lines[0], 'Calico process is running.');
+    assert.match(r.out, /\| 10\.0\.0\.2 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/);
+    assert.match(r.out, /\| 10\.0\.0\.3 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/);
+    assert.match(r.out, /IPv6 BGP status\nNo IPv6 peers found\./);
+  });
+
+  test('with the mesh off and a global BIRD route reflector as peer, the cluster reconverges', async () => {
+    const conf = join(dir, 'bird.conf');
+    writeFileSync(
+      conf,
+      [
+        `router id ${RR_ADDRESS};`,
+        'protocol device { scan time 1; }',
+        'template bgp calico_nodes {',
+        `  local ${RR_ADDRESS} as 64512;`,
+        '  rr client;',
+        `  rr cluster id ${RR_ADDRESS};`,
+        '  direct;',
+        '  connect retry time 1;',
+        '  ipv4 { import all; export all; };',
+        '}',
+        ...HOSTS.map((h) => `protocol bgp ${h.name} from calico_nodes { neighbor ${h.address} as 64512; }`),
+        '',
+      ].join('\n'),
+    );
+    const sock = join(dir, 'bird.ctl');
+    bird = spawn(
+      'ip',
+      ['netns', 'exec', ns.rr as string, 'bird', '-c', conf, '-s', sock, '-P', join(dir, 'bird.pid'), '-f'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    bird.stdout?.on('data', (d: Buffer) => (birdOutput += d.toString()));
+    bird.stderr?.on('data', (d: Buffer) => (birdOutput += d.toString()));
+    await eventually(
+      'BIRD answers on its control socket',
+      () => lab.try(ns.rr as string, 'birdc', ['-s', sock, 'show', 'status']).status,
+      (status) => status === 0 || bird?.exitCode !== null,
+      10_000,
+    );
+    assert.equal(bird.exitCode, null, `BIRD is running: ${birdOutput}`);
+
+    await put({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPPeer',
+      metadata: { name: 'route-reflector' },
+      spec: { peerIP: RR_ADDRESS, asNumber: 64512 },
+    });
+    await put({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPConfiguration',
+      metadata: { name: 'default' },
+      spec: { nodeToNodeMeshEnabled: false },
+    });
+
+    for (const h of HOSTS) {
+      const status = await eventually(
+        `${h.name} peers with the reflector only`,
+        () => nodeStatus(h.name),
+        (r) => /\| 10\.0\.0\.254 +\| global +\| up /.test(r.out) && !r.out.includes('node-to-node mesh'),
+      ).catch((e: Error) => assert.fail(`${e.message}\nbird: ${birdOutput}`));
+      assert.equal(status.code, 0);
+    }
+    for (const h of HOSTS) {
+      await eventually(
+        `${h.name} learns the other blocks through the reflector, next hop still the owner`,
+        () => bgpRoutes(h.name),
+        (r) =>
+          JSON.stringify(Object.entries(r).sort()) ===
+          JSON.stringify(Object.entries(expectedRoutes(h.name)).sort()),
+      );
+    }
+    // The routes came from the reflector: h1 received the other two blocks from it.
+    let out = '';
+    await calicoctl(['node', 'status', '--node', 'h1', '--routes', RR_ADDRESS], {
+      stdout: (t) => (out += t),
+      stderr: (t) => (out += t),
+      readStdin: async () => '',
+      env,
+    });
+    for (const h of HOSTS.filter((x) => x.name !== 'h1')) {
+      assert.match(
+        out,
+        new RegExp(
+          `\\| ${block[h.name]?.replace(/\./g, '\\.')} +\\| ${h.address.replace(/\./g, '\\.')} +\\|.*accepted`,
+        ),
+      );
+    }
+    const birdRoutes = lab.exec(ns.rr as string, 'birdc', ['-s', sock, 'show', 'route']);
+    for (const h of HOSTS)
+      assert.match(birdRoutes, new RegExp(`${block[h.name]?.replace(/\./g, '\\.')}\\s+unicast`));
+    assert.deepEqual(await eventually('all pings pass again', pingMatrix, (f) => f.length === 0, 15_000), []);
+  });
+});
