@@ -75,6 +75,9 @@ export class CalicoNode implements HealthSource {
         logger: logger.child({ component: 'bgp' }),
         ...(this.opts.routerId !== undefined ? { routerId: this.opts.routerId } : {}),
         ...(this.opts.ipv6 !== undefined ? { ipv6: this.opts.ipv6 } : {}),
+        ...(this.opts.refreshIntervalMs !== undefined
+          ? { fibResyncIntervalMs: this.opts.refreshIntervalMs }
+          : {}),
       });
       await this.bgp.start();
     }

@@ -224,6 +224,44 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
     assert.match(r.out, /IPv6 BGP status\nNo IPv6 peers found\./);
   });
 
+  test('a BGP route deleted by hand comes back on the next refresh', async () => {
+    const h2Block = block.h2 as string;
+    lab.exec(ns.h1 as string, 'ip', ['route', 'del', h2Block, 'proto', '81']);
+    await eventually(
+      'h1 has the route again',
+      () => bgpRoutes('h1')[h2Block],
+      (r) => r?.[0] === '10.0.0.2',
+      10_000,
+    );
+  });
+
+  test('graceful restart: while h2’s calico-node restarts, the others keep its routes and so does h2', async () => {
+    const h2Block = block.h2 as string;
+    const old = nodes[1] as NodeProcess;
+    assert.equal(await old.stop(), 0, 'h2 stops cleanly');
+    assert.deepEqual(bgpRoutes('h2'), expectedRoutes('h2'), 'h2 kept its learned routes in the kernel');
+    const h1 = await nodeStatus('h1');
+    assert.doesNotMatch(h1.out, /10\.0\.0\.2 +\| node-to-node mesh \| up/, 'h1 saw the session go');
+    assert.equal(bgpRoutes('h1')[h2Block]?.[0], '10.0.0.2', "h1 still routes h2's block (stale)");
+    assert.equal(bgpRoutes('h3')[h2Block]?.[0], '10.0.0.2', "h3 still routes h2's block (stale)");
+    const restarted = new NodeProcess(ns.h2 as string, 'h2', env, ['--refresh-interval', '1000']);
+    nodes[1] = restarted;
+    await restarted.waitReady(30_000);
+    assert.match(restarted.output, /restarting gracefully/, 'h2 found its routes and restarted gracefully');
+    await eventually(
+      'h1 and h3 see h2 up again',
+      async () => [(await nodeStatus('h1')).out, (await nodeStatus('h3')).out],
+      (outs) => outs.every((o) => /\| 10\.0\.0\.2 +\| node-to-node mesh \| up /.test(o)),
+    );
+    await eventually(
+      'h2 finished its restart',
+      () => restarted.output,
+      (o) => o.includes('graceful restart complete'),
+    );
+    for (const h of HOSTS) assert.deepEqual(bgpRoutes(h.name), expectedRoutes(h.name), `${h.name} routes`);
+    assert.deepEqual(await eventually('all pings pass', pingMatrix, (f) => f.length === 0, 15_000), []);
+  });
+
   test('with the mesh off and a global BIRD route reflector as peer, the cluster reconverges', async () => {
     const conf = join(dir, 'bird.conf');
     writeFileSync(
