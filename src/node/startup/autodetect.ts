@@ -23,7 +23,8 @@ export type AutodetectionMethod =
 
 /**
  * Interfaces first-found never picks: bridges and tunnels of container runtimes, our own workload
- * veths and tunnels, loopback. Calico's DEFAULT_INTERFACES_TO_EXCLUDE, anchored at both ends.
+ * veths and tunnels, loopback. Calico's DEFAULT_INTERFACES_TO_EXCLUDE, anchored at the start only
+ * as Calico's are (so `lo` also skips `lo0`).
  */
 export const DEFAULT_EXCLUDED_INTERFACES: readonly RegExp[] = [
   'docker.*',
@@ -38,12 +39,12 @@ export const DEFAULT_EXCLUDED_INTERFACES: readonly RegExp[] = [
   'flannel.*',
   'kube-ipvs.*',
   'cni.*',
-  'vxlan.calico.*',
-  'vxlan-v6.calico.*',
-  'wireguard.cali.*',
-  'wg-v6.cali.*',
+  'vxlan\\.calico.*',
+  'vxlan-v6\\.calico.*',
+  'wireguard\\.cali.*',
+  'wg-v6\\.cali.*',
   'nodelocaldns.*',
-].map((p) => new RegExp(`^${p}$`));
+].map((p) => new RegExp(`^${p}`));
 
 export class AutodetectionMethodError extends Error {
   constructor(message: string) {

@@ -73,7 +73,7 @@ export function randomUniqueLocalPrefix(randomBytes: (n: number) => Uint8Array):
   const b = [0xfd, ...r.slice(0, 7)];
   const groups: string[] = [];
   for (let i = 0; i < 8; i += 2) groups.push((((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16));
-  return `${groups.join(':')}::/64`;
+  return canonicalCidr(`${groups.join(':')}::/64`) as string;
 }
 
 /** Modes as the seed prints them: "IPIP mode: off". */
