@@ -306,6 +306,10 @@ export class BgpAgent {
       });
       this.ribKey = ribKey;
       this.originated = [];
+      // The new RIB starts empty: routes the old one put in the FIB go until re-learned.
+      const stale = this.fib.routes();
+      for (const route of stale) this.fib.delete(route.prefix);
+      if (stale.length > 0) this.syncFib(false);
     }
     this.plan = plan;
     await this.ensureListener(plan);
