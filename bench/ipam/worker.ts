@@ -1,11 +1,12 @@
-// One benchmark process: opens its own connection to the store, says ready, and on "go" makes
+// One benchmark process: opens its own connection to the store (any backend), says ready, and on "go" makes
 // `count` single-address assignments (one new handle each, as the CNI plugin does per container).
-import { SqliteDatastore } from '../../src/datastore/sqlite.js';
+import type { DatastoreConfig } from '../../src/datastore/config.js';
+import { openDatastore } from '../../src/datastore/open.js';
 import { IpamClient } from '../../src/ipam/index.js';
 import { RevisionConflictError } from '../../src/datastore/errors.js';
 
 export interface WorkerJob {
-  readonly path: string;
+  readonly config: DatastoreConfig;
   readonly host: string;
   readonly count: number;
   readonly handlePrefix: string;
@@ -23,7 +24,7 @@ export type WorkerMessage =
   | { readonly type: 'failed'; readonly message: string };
 
 async function main(job: WorkerJob): Promise<void> {
-  const ds = await SqliteDatastore.open(job.path);
+  const ds = await openDatastore(job.config);
   // Count lost compare-and-swap races, to show what contention costs.
   let conflicts = 0;
   const update = ds.update.bind(ds);

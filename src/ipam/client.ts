@@ -393,11 +393,13 @@ export class IpamClient {
     const blockText = formatCidr(cidr);
     await this.adjustHandleCount(handle, blockText, count);
     let ordinals: number[] = [];
+    // The first attempt uses the read that found room (one round trip fewer, which matters on etcd);
+    // a lost race reads again.
+    let reuse: StoredBlock | undefined = first;
     try {
-      // Read again after the handle write: other processes of this host write the same block, and
-      // the shorter the gap between read and compare-and-swap, the fewer lost races.
       ordinals = await retryOnRace(`assigning addresses in block ${blockText}`, this.retry, async () => {
-        const stored = await this.store.getBlock(cidr);
+        const stored = reuse ?? (await this.store.getBlock(cidr));
+        reuse = undefined;
         if (!stored || !this.mayUse(stored.value, use)) return [];
         const { block, ordinals: picked } = allocateFromBlock(stored.value, count, attribute);
         if (picked.length === 0) return [];
