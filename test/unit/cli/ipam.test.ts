@@ -110,7 +110,10 @@ describe('calicoctl ipam', () => {
   });
 
   test('check reports addresses that no workload endpoint uses, and changes nothing', async () => {
+    const revision = () => withIpam(sb, (ipam) => ipam.datastore.currentRevision());
+    const before = await revision();
     const r = await sb.ctl('ipam', 'check');
+    assert.equal(await revision(), before);
     assert.equal(r.code, 0);
     const lines = r.out.trimEnd().split('\n');
     assert.deepEqual(lines.slice(0, 3), [
