@@ -8,6 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +26,9 @@ import { attachWorkload } from '../../support/workloads.js';
 import { NodeProcess } from '../../support/calico-node.js';
 
 const HOSTS = [
-  { name: 'h1', address: '10.0.0.1', iface: 'calimesh00001' },
-  { name: 'h2', address: '10.0.0.2', iface: 'calimesh00002' },
-  { name: 'h3', address: '10.0.0.3', iface: 'calimesh00003' },
+  { name: 'h1', address: '10.0.0.1', address6: 'fd00::1', iface: 'calimesh00001' },
+  { name: 'h2', address: '10.0.0.2', address6: 'fd00::2', iface: 'calimesh00002' },
+  { name: 'h3', address: '10.0.0.3', address6: 'fd00::3', iface: 'calimesh00003' },
 ] as const;
 const RR_ADDRESS = '10.0.0.254';
 
@@ -57,13 +58,14 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
   const ns: Record<string, string> = {};
   const nodes: NodeProcess[] = [];
   const block: Record<string, string> = {};
+  const block6: Record<string, string> = {};
   const workloadIp: Record<string, string> = {};
   let env: NodeJS.ProcessEnv;
 
   /** Our BGP routes in a host's kernel: prefix → next hops. */
-  function bgpRoutes(host: string): Record<string, string[]> {
+  function bgpRoutes(host: string, family: 4 | 6 = 4): Record<string, string[]> {
     const list = JSON.parse(
-      lab.exec(ns[host] as string, 'ip', ['-j', '-4', 'route', 'show', 'proto', '81']),
+      lab.exec(ns[host] as string, 'ip', ['-j', `-${family}`, 'route', 'show', 'proto', '81']),
     ) as {
       dst: string;
       gateway?: string;
@@ -77,6 +79,8 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
   /** What each host should have: every other host's block, next hop that host. */
   const expectedRoutes = (host: string) =>
     Object.fromEntries(HOSTS.filter((h) => h.name !== host).map((h) => [block[h.name], [h.address]]));
+  const expectedRoutes6 = (host: string) =>
+    Object.fromEntries(HOSTS.filter((h) => h.name !== host).map((h) => [block6[h.name], [h.address6]]));
 
   async function nodeStatus(host: string): Promise<{ code: number; out: string; err: string }> {
     let out = '';
@@ -116,14 +120,15 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
     ns.sw = lab.addNamespace('sw');
     lab.exec(ns.sw, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
     lab.exec(ns.sw, 'ip', ['link', 'set', 'br0', 'up']);
-    const onLink = (name: string, address: string): void => {
+    const onLink = (name: string, address: string, address6?: string): void => {
       const n = lab.addNamespace(name);
       ns[name] = n;
       lab.veth({ ns: n, name: 'eth1' }, { ns: ns.sw as string, name: `p-${name}` });
       lab.exec(ns.sw as string, 'ip', ['link', 'set', `p-${name}`, 'master', 'br0']);
       lab.exec(n, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth1']);
+      if (address6) lab.exec(n, 'ip', ['-6', 'addr', 'add', `${address6}/64`, 'dev', 'eth1', 'nodad']);
     };
-    for (const h of HOSTS) onLink(h.name, h.address);
+    for (const h of HOSTS) onLink(h.name, h.address, h.address6);
     onLink('rr', RR_ADDRESS);
 
     store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
@@ -133,6 +138,12 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
       kind: 'IPPool',
       metadata: { name: 'pool' },
       spec: { cidr: '10.65.0.0/16', blockSize: 26 },
+    });
+    await client.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'pool6' },
+      spec: { cidr: 'fd65::/48', blockSize: 122 },
     });
     await client.create({
       apiVersion: 'projectcalico.org/v3',
@@ -146,10 +157,10 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
         apiVersion: 'projectcalico.org/v3',
         kind: 'Node',
         metadata: { name: h.name },
-        spec: { bgp: { ipv4Address: `${h.address}/24` } },
+        spec: { bgp: { ipv4Address: `${h.address}/24`, ipv6Address: `${h.address6}/64` } },
       });
       const ip = (
-        (await ipam.autoAssign({ handle: `wl-${h.name}`, host: h.name, num4: 1 })).ipv4[0] as string
+        (await ipam.autoAssign({ handle: `wl-${h.name}`, host: h.name, num4: 1, num6: 1 })).ipv4[0] as string
       ).split('/')[0] as string;
       workloadIp[h.name] = ip;
       const wl = lab.addNamespace(`w-${h.name}`);
@@ -173,7 +184,8 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
     }
     for (const kv of (await store.list(HOST_PREFIX)).items) {
       const a = parseAffinityKey(kv.key);
-      if (a) block[a.host] = formatCidr(a.cidr);
+      if (a?.cidr.family === 4) block[a.host] = formatCidr(a.cidr);
+      if (a?.cidr.family === 6) block6[a.host] = formatCidr(a.cidr);
     }
     env = {
       PATH: process.env.PATH,
@@ -200,7 +212,7 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
     assert.deepEqual(codes, [0, 0, 0], 'calico-node exits cleanly on SIGTERM');
   });
 
-  test('each host learns the other hosts’ blocks (proto 81, next hop the owner) and workloads ping across hosts', async () => {
+  test('each host learns the other hosts’ IPv4 and IPv6 blocks (proto 81, next hop the owner) and workloads ping across hosts', async () => {
     assert.equal(Object.keys(block).length, 3, 'each host has claimed a block');
     for (const h of HOSTS) {
       await eventually(
@@ -212,16 +224,24 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
       ).catch((e: Error) => assert.fail(`${e.message}\n${nodes.map((n) => n.output).join('\n')}`));
     }
     assert.deepEqual(await eventually('all pings pass', pingMatrix, (f) => f.length === 0, 15_000), []);
+    for (const h of HOSTS) {
+      await eventually(
+        `${h.name} has IPv6 BGP routes to the other IPv6 blocks`,
+        () => bgpRoutes(h.name, 6),
+        (r) => isDeepStrictEqual(r, expectedRoutes6(h.name)),
+      );
+    }
   });
 
-  test('calicoctl node status shows the two mesh peers up', async () => {
+  test('calicoctl node status shows the IPv4 and IPv6 mesh peers up', async () => {
     const r = await nodeStatus('h1');
     assert.equal(r.code, 0, r.err);
     const lines = r.out.split('\n');
     assert.equal(lines[0], 'Calico process is running.');
     assert.match(r.out, /\| 10\.0\.0\.2 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/);
     assert.match(r.out, /\| 10\.0\.0\.3 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/);
-    assert.match(r.out, /IPv6 BGP status\nNo IPv6 peers found\./);
+    assert.match(r.out, /\| fd00::2 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/);
+    assert.match(r.out, /\| fd00::3 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established \|/);
   });
 
   test('a BGP route deleted by hand comes back on the next refresh', async () => {
@@ -343,6 +363,14 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
         new RegExp(
           `\\| ${block[h.name]?.replace(/\./g, '\\.')} +\\| ${h.address.replace(/\./g, '\\.')} +\\|.*accepted`,
         ),
+      );
+    }
+    // The reflector speaks IPv4 only: with the mesh gone, the IPv6 routes are withdrawn.
+    for (const h of HOSTS) {
+      await eventually(
+        `${h.name} has no IPv6 BGP routes left`,
+        () => bgpRoutes(h.name, 6),
+        (r) => Object.keys(r).length === 0,
       );
     }
     const birdRoutes = lab.exec(ns.rr as string, 'birdc', ['-s', sock, 'show', 'route']);
