@@ -11,7 +11,6 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { API_VERSION, loadResources, workloadEndpointName, type Resource } from '../api/index.js';
-import { SqliteDatastore } from '../datastore/sqlite.js';
 import { ResourceClient } from '../datastore/resources.js';
 import { IpamClient } from '../ipam/index.js';
 import { parseIp } from '../net/ip.js';
@@ -19,6 +18,8 @@ import type { LabScenario } from './scenario.js';
 import { layoutScenario, addressOf, type LabLayout } from './topology.js';
 import { labDir, readState, writeState, type LabState } from './state.js';
 import { birdConfig } from './bird.js';
+import { startLabEtcd } from './etcd.js';
+import { hostDatastoreEnv, openLabDatastore } from './datastore.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -49,6 +50,8 @@ export interface UpOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly log?: (line: string) => void;
   readonly refreshIntervalMs?: number;
+  /** A throwaway etcd (in its own namespace, see etcd.ts) instead of the SQLite file. */
+  readonly etcd?: boolean;
 }
 
 function veth(a: { ns: string; name: string }, b: { ns: string; name: string }): void {
@@ -156,7 +159,28 @@ export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOption
     }
   }
 
-  const store = await SqliteDatastore.open((state.datastore as { path: string }).path);
+  if (opts.etcd) {
+    log('starting the lab etcd');
+    try {
+      state.datastore = await startLabEtcd(
+        {
+          addNamespace: addNs,
+          link: veth,
+          inNamespace: inNs,
+          inRoot: (...argv) => sh(argv),
+          startDetached: (name, kind, ns, argv, logFile) =>
+            startDetached(state, name, kind, ns, argv, {}, logFile),
+        },
+        { state, scenario: s, layout, dir },
+      );
+    } catch (e) {
+      throw e instanceof LabError ? e : new LabError((e as Error).message);
+    } finally {
+      writeState(state, env);
+    }
+  }
+
+  const store = await openLabDatastore(state);
   try {
     const client = new ResourceClient(store);
     await client.create({
@@ -281,7 +305,6 @@ export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOption
   }
 
   // Daemons last, so they start from a complete datastore.
-  const sqlite = (state.datastore as { path: string }).path;
   for (const h of s.hosts) {
     const node = layout.nodes.find((n) => n.name === h.name) as LabLayout['nodes'][number];
     startDetached(
@@ -296,8 +319,7 @@ export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOption
         ...(opts.refreshIntervalMs ? ['--refresh-interval', String(opts.refreshIntervalMs)] : []),
       ],
       {
-        DATASTORE_TYPE: 'sqlite',
-        SQLITE_PATH: sqlite,
+        ...hostDatastoreEnv(state, s, h.name),
         NODENAME: h.name,
         CALICO_NETWORKING_BACKEND: s.routing === 'static' ? 'none' : 'bird',
       },

@@ -7,7 +7,6 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SqliteDatastore } from '../datastore/sqlite.js';
 import { ResourceClient } from '../datastore/resources.js';
 import type { Resource } from '../api/types.js';
 import { explainTraffic, formatExplanation, policyResourcesFrom } from '../policy/index.js';
@@ -19,6 +18,7 @@ import { labDir, listLabs, readState, type LabState } from './state.js';
 import { formatMatrix, probeMatrix, type MatrixCell, type MatrixWorkload } from './matrix.js';
 import { formatPlans, planTopology, TOPOLOGIES, type Topology } from './plan.js';
 import { renderReport, type ReportSession } from './report.js';
+import { hostDatastoreEnv, openLabDatastore } from './datastore.js';
 
 const SCENARIO_DIR = fileURLToPath(
   new URL('../../examples/lab/', import.meta.url).href.replace('/dist/', '/'),
@@ -74,8 +74,7 @@ async function withResources<T>(
   state: LabState,
   fn: (resources: Resource[], client: ResourceClient) => Promise<T>,
 ): Promise<T> {
-  if (state.datastore.type !== 'sqlite') throw new LabError('only SQLite labs are supported by this command');
-  const store = await SqliteDatastore.open(state.datastore.path);
+  const store = await openLabDatastore(state);
   try {
     const client = new ResourceClient(store);
     const kinds = [
@@ -141,8 +140,7 @@ function sessions(l: Loaded): ReportSession[] {
       encoding: 'utf8',
       env: {
         ...process.env,
-        DATASTORE_TYPE: 'sqlite',
-        SQLITE_PATH: (l.state.datastore as { path: string }).path,
+        ...hostDatastoreEnv(l.state, l.scenario, h.name),
         NODENAME: h.name,
       },
     });
@@ -175,7 +173,8 @@ export function buildLabProgram(io: LabIo): Command {
     .argument('<scenario>', 'a built-in scenario name or a scenario YAML file')
     .option('--name <lab>', 'lab name (default: the scenario name); prefixes every namespace')
     .option('--refresh-interval <ms>', 'Felix refresh interval for the hosts')
-    .action(async (nameOrPath: string, o: { name?: string; refreshInterval?: string }) => {
+    .option('--etcd', "start a throwaway etcd as the lab's datastore (default: a SQLite file)")
+    .action(async (nameOrPath: string, o: { name?: string; refreshInterval?: string; etcd?: boolean }) => {
       const file = scenarioPath(nameOrPath);
       const scenario = loadScenarioFile(file);
       const started = Date.now();
@@ -185,6 +184,7 @@ export function buildLabProgram(io: LabIo): Command {
           env: io.env,
           log: (line) => io.out(`  ${line}\n`),
           ...(o.refreshInterval ? { refreshIntervalMs: Number(o.refreshInterval) } : {}),
+          ...(o.etcd ? { etcd: true } : {}),
         });
         io.out(
           `lab "${state.lab}" is up (${state.namespaces.length} namespaces, ${state.processes.length} processes) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
@@ -213,6 +213,10 @@ export function buildLabProgram(io: LabIo): Command {
       const l = loadLab(lab, io.env);
       io.out(
         `lab "${l.state.lab}" (scenario ${l.state.scenario}), up since ${l.state.createdAt}, ${l.state.ready ? 'ready' : 'NOT READY'}\n`,
+      );
+      const d = l.state.datastore;
+      io.out(
+        `  datastore    ${d.type === 'sqlite' ? `sqlite ${d.path}` : `etcd ${d.endpoints.join(',')}`}\n`,
       );
       for (const p of l.state.processes) {
         let alive = true;

@@ -13,7 +13,7 @@ export interface LabState {
   readonly prefix: string;
   readonly createdAt: string;
   namespaces: string[];
-  processes: { name: string; pid: number; kind: 'calico-node' | 'bird' | 'listener' }[];
+  processes: { name: string; pid: number; kind: 'calico-node' | 'bird' | 'listener' | 'etcd' }[];
   datastore: { type: 'sqlite'; path: string } | { type: 'etcdv3'; endpoints: string[]; dataDir: string };
   ready: boolean;
 }

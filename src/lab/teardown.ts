@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { labDir, readState } from './state.js';
 import { labPrefix } from './topology.js';
+import { etcdRootLinkName } from './etcd.js';
 
 function alive(pid: number): boolean {
   try {
@@ -64,6 +65,11 @@ export async function labDown(
     }
   }
   for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
+  // Deleting the datastore namespace deletes its root link too; this catches an `up` that died
+  // between making the link and recording the namespace. Silent when there is none.
+  spawnSync('ip', ['link', 'del', etcdRootLinkName(lab)], { stdio: 'ignore' });
+  // A lab etcd's data lives in the lab directory, but the state file is what says where.
+  if (state?.datastore.type === 'etcdv3') rmSync(state.datastore.dataDir, { recursive: true, force: true });
   rmSync(labDir(lab, env), { recursive: true, force: true });
   return { namespaces: namespaces.length, processes: pids.length };
 }
