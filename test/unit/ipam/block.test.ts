@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   addressWithBlockPrefix,
   allocateFromBlock,
@@ -217,4 +218,70 @@ describe('stored block form', () => {
       assert.equal(typeof r, 'string');
       assert.match(r as string, message);
     });
+});
+
+describe('block invariants under any sequence of assignments and releases', () => {
+  test('every ordinal is either free (once, in the queue) or held by an existing attribute; no attribute is unused', () => {
+    type Op =
+      | { kind: 'alloc'; n: number; h: number }
+      | { kind: 'assign'; o: number; h: number }
+      | { kind: 'release'; os: number[]; h?: number };
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('alloc' as const),
+        n: fc.integer({ min: 0, max: 10 }),
+        h: fc.integer({ min: 0, max: 3 }),
+      }),
+      fc.record({
+        kind: fc.constant('assign' as const),
+        o: fc.integer({ min: 0, max: 15 }),
+        h: fc.integer({ min: 0, max: 3 }),
+      }),
+      fc.record(
+        {
+          kind: fc.constant('release' as const),
+          os: fc.array(fc.integer({ min: 0, max: 15 }), { maxLength: 5 }),
+          h: fc.integer({ min: 0, max: 3 }),
+        },
+        { requiredKeys: ['kind', 'os'] },
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops: Op[]) => {
+        let b = newBlock(cidr('10.0.0.0/28'), 'h', false);
+        let held = 0;
+        for (const o of ops) {
+          if (o.kind === 'alloc') {
+            const r = allocateFromBlock(b, o.n, attr(`h${o.h}`));
+            assert.equal(r.ordinals.length, Math.min(o.n, 16 - held));
+            held += r.ordinals.length;
+            b = r.block;
+          } else if (o.kind === 'assign') {
+            const r = assignOrdinal(b, o.o, attr(`h${o.h}`));
+            if (r.kind === 'assigned') {
+              b = r.block;
+              held++;
+            }
+          } else {
+            const r = releaseOrdinals(b, [...new Set(o.os)], o.h === undefined ? undefined : `h${o.h}`);
+            held -= r.released.length;
+            b = r.block;
+          }
+          assert.equal(inUseCount(b), held);
+          const free = new Set(b.unallocated);
+          assert.equal(free.size, b.unallocated.length, 'no ordinal is queued twice');
+          b.allocations.forEach((index, ordinal) => {
+            if (index === null) assert.ok(free.has(ordinal), `free ordinal ${ordinal} is queued`);
+            else {
+              assert.ok(!free.has(ordinal), `held ordinal ${ordinal} is not queued`);
+              assert.ok(b.attributes[index], `ordinal ${ordinal} points at an attribute`);
+            }
+          });
+          const used = new Set(b.allocations.filter((i) => i !== null));
+          assert.equal(used.size, b.attributes.length, 'every attribute is used');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
