@@ -115,7 +115,11 @@ export interface KernelFibOptions {
 }
 
 export class KernelFib {
-  private readonly desired = new Map<string, readonly string[]>();
+  /** Per family, so a sync never scans the other family's routes. */
+  private readonly desired = new Map<FibFamily, Map<string, readonly string[]>>([
+    [4, new Map()],
+    [6, new Map()],
+  ]);
   /** What we believe the kernel holds; undefined per family until read (or after a failure). */
   private readonly actual = new Map<FibFamily, Map<string, readonly string[]>>();
   private readonly dirty = new Set<string>();
@@ -134,24 +138,31 @@ export class KernelFib {
   set(prefix: string, nextHops: Iterable<string>): void {
     const key = canonicalPrefix(prefix);
     const hops = normalizeNextHops(nextHops);
-    if (hops.length === 0) this.desired.delete(key);
-    else this.desired.set(key, hops);
+    const family = this.desiredFor(familyOfPrefix(key));
+    if (hops.length === 0) family.delete(key);
+    else family.set(key, hops);
     this.dirty.add(key);
   }
 
   delete(prefix: string): void {
     const key = canonicalPrefix(prefix);
-    this.desired.delete(key);
+    this.desiredFor(familyOfPrefix(key)).delete(key);
     this.dirty.add(key);
   }
 
   /** The routes we want, for status and tests. */
   routes(): FibRoute[] {
-    return [...this.desired].map(([prefix, nextHops]) => ({ prefix, nextHops }));
+    const out: FibRoute[] = [];
+    for (const family of this.desired.values()) {
+      for (const [prefix, nextHops] of family) out.push({ prefix, nextHops });
+    }
+    return out;
   }
 
   get size(): number {
-    return this.desired.size;
+    let n = 0;
+    for (const family of this.desired.values()) n += family.size;
+    return n;
   }
 
   /** Our routes as the kernel has them now (a fresh read). */
@@ -180,7 +191,7 @@ export class KernelFib {
           actual = await this.readFamily(family);
           only = undefined;
         }
-        const desired = new Map([...this.desired].filter(([p]) => familyOfPrefix(p) === family));
+        const desired = this.desiredFor(family);
         const lines = planFib(desired, actual, only, this.proto);
         for (const p of only ?? new Set([...desired.keys(), ...actual.keys()])) {
           const want = desired.get(p);
@@ -208,10 +219,14 @@ export class KernelFib {
 
   /** Removes every route of ours from the kernel (a clean stop without graceful restart). */
   async removeAll(): Promise<FibSyncReport> {
-    this.desired.clear();
+    for (const family of this.desired.values()) family.clear();
     this.dirty.clear();
     this.actual.clear();
     return this.sync(true);
+  }
+
+  private desiredFor(family: FibFamily): Map<string, readonly string[]> {
+    return this.desired.get(family) as Map<string, readonly string[]>;
   }
 
   private async readFamily(family: FibFamily): Promise<Map<string, readonly string[]>> {
