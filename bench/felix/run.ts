@@ -21,7 +21,24 @@ import { API_VERSION, type Resource, type WorkloadEndpoint } from '../../src/api
 import { FelixCalculator } from '../../src/felix/calc/graph.js';
 import { renderDataplane } from '../../src/felix/rules/render.js';
 import { Dataplane } from '../../src/felix/dataplane/index.js';
-import { ProcessRunner } from '../../src/kernel/runner.js';
+import {
+  ProcessRunner,
+  type CommandResult,
+  type CommandRunner,
+  type RunOptions,
+} from '../../src/kernel/runner.js';
+
+/** Times the kernel commands, so a label change splits into pure work, planning and commands. */
+class TimedRunner implements CommandRunner {
+  private readonly inner = new ProcessRunner();
+  readonly log: { command: string; ms: number }[] = [];
+  async run(cmd: string, args: readonly string[], options?: RunOptions): Promise<CommandResult> {
+    const t0 = performance.now();
+    const r = await this.inner.run(cmd, args, options);
+    this.log.push({ command: `${cmd} ${args.join(' ')}`, ms: performance.now() - t0 });
+    return r;
+  }
+}
 
 const LOCAL = Number(process.env.BENCH_LOCAL ?? 1000);
 const REMOTE = Number(process.env.BENCH_REMOTE ?? 10000);
@@ -96,11 +113,11 @@ function outside(): void {
   const ns = `bfelix${process.pid}`;
   execFileSync('ip', ['netns', 'add', ns]);
   try {
-    // The local workloads' interfaces, so routes and sysctls have something to land on.
-    const links = Array.from(
-      { length: LOCAL },
-      (_, i) => `link add cali${i.toString(16).padStart(11, '0')} type veth peer name p${i}`,
-    );
+    // The local workloads' interfaces, up as a running workload's are, so routes and sysctls land.
+    const links = Array.from({ length: LOCAL }, (_, i) => {
+      const iface = `cali${i.toString(16).padStart(11, '0')}`;
+      return `link add ${iface} type veth peer name p${i}\nlink set ${iface} up\nlink set p${i} up`;
+    });
     execFileSync('ip', ['-n', ns, '-batch', '-'], { input: links.join('\n') + '\n' });
     const r = spawnSync(
       'ip',
@@ -133,7 +150,8 @@ async function inside(): Promise<void> {
   );
   const members = desired.ipsets.reduce((n, s) => n + s.members.length, 0);
 
-  const dataplane = new Dataplane(new ProcessRunner(), { ipv6: false });
+  const runner = new TimedRunner();
+  const dataplane = new Dataplane(runner, { ipv6: false });
   t = performance.now();
   await dataplane.apply(desired, true);
   const applyMs = ms(t);
@@ -150,21 +168,29 @@ async function inside(): Promise<void> {
     });
     const d = renderDataplane(calc.state());
     const pure = performance.now() - t0;
+    const logged = runner.log.length;
     const report = await dataplane.apply(d, false);
     if (!report.changed) throw new Error(`relabelling endpoint ${i} changed nothing in the dataplane`);
-    return { pure, total: performance.now() - t0 };
+    const commands = runner.log.slice(logged);
+    if (process.env.BENCH_TRACE)
+      console.log(commands.map((c) => `  ${c.command}: ${c.ms.toFixed(1)} ms`).join('\n'));
+    return { pure, commands: commands.reduce((n, c) => n + c.ms, 0), total: performance.now() - t0 };
   };
   const remote: number[] = [];
   const remotePure: number[] = [];
+  const remoteCommands: number[] = [];
   const local: number[] = [];
   const localPure: number[] = [];
+  const localCommands: number[] = [];
   for (let k = 0; k < SAMPLES; k++) {
     const r = await relabel(LOCAL + 17 + k, k % 2 ? 'r99' : 'r3');
     remote.push(r.total);
     remotePure.push(r.pure);
+    remoteCommands.push(r.commands);
     const l = await relabel(5 + k, k % 2 ? 'r98' : 'r4');
     local.push(l.total);
     localPure.push(l.pure);
+    localCommands.push(l.commands);
   }
   const median = (xs: number[]) =>
     Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! * 10) / 10;
@@ -188,8 +214,10 @@ async function inside(): Promise<void> {
     labelChange: {
       remoteEndpointMedianMs: median(remote),
       remoteEndpointPureMedianMs: median(remotePure),
+      remoteEndpointCommandsMedianMs: median(remoteCommands),
       localEndpointMedianMs: median(local),
       localEndpointPureMedianMs: median(localPure),
+      localEndpointCommandsMedianMs: median(localCommands),
       samples: remote.length,
     },
     targets: { pureShareOfApplyBelow: 0.2, labelChangeBelowMs: 100 },
@@ -201,8 +229,8 @@ async function inside(): Promise<void> {
     'pure / apply': `${result.pureShareOfApply} (target < 0.2)`,
     'iptables rules (kernel)': kernelRules,
     'ipsets / members': `${desired.ipsets.length} / ${members}`,
-    'label change, remote endpoint (median)': `${result.labelChange.remoteEndpointMedianMs} ms (pure ${result.labelChange.remoteEndpointPureMedianMs} ms)`,
-    'label change, local endpoint (median)': `${result.labelChange.localEndpointMedianMs} ms (pure ${result.labelChange.localEndpointPureMedianMs} ms; target < 100)`,
+    'label change, remote endpoint (median)': `${result.labelChange.remoteEndpointMedianMs} ms (pure ${result.labelChange.remoteEndpointPureMedianMs} ms, commands ${result.labelChange.remoteEndpointCommandsMedianMs} ms)`,
+    'label change, local endpoint (median)': `${result.labelChange.localEndpointMedianMs} ms (pure ${result.labelChange.localEndpointPureMedianMs} ms, commands ${result.labelChange.localEndpointCommandsMedianMs} ms; target < 100)`,
     'load average (1/5/15 min)': result.machine.loadAverage.join(' / '),
   });
   if (FULL_SIZE) {

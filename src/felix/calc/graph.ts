@@ -142,8 +142,15 @@ const samePlan = (a: DirectionPlan, b: DirectionPlan): boolean =>
 const sameStrings = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
+/**
+ * Plans by content. Endpoints with the same labels usually get the same policies: sharing one plan
+ * object lets the renderer build the rules of their chains once. Dropped whole past a bound (the
+ * sharing is an optimisation; an evicted plan is simply rebuilt).
+ */
+const planIntern = new Map<string, DirectionPlan>();
+
 function planOf(p: EndpointPolicies): DirectionPlan {
-  return {
+  const plan: DirectionPlan = {
     tiers: p.tiers.map((t) => ({
       name: t.name,
       defaultAction: t.defaultAction,
@@ -151,9 +158,27 @@ function planOf(p: EndpointPolicies): DirectionPlan {
     })),
     profiles: p.profiles.filter((x) => x.profile !== undefined).map((x) => x.name),
   };
+  const key = JSON.stringify(plan);
+  const shared = planIntern.get(key);
+  if (shared) return shared;
+  if (planIntern.size >= 10_000) planIntern.clear();
+  planIntern.set(key, plan);
+  return plan;
 }
 
-const networkText = (view: PolicyEndpoint) => view.networks.map(formatCidr).join(',');
+interface MemberTexts {
+  readonly 4: readonly string[];
+  readonly 6: readonly string[];
+  readonly joined: string;
+}
+
+/** An endpoint's addresses as ipset members, formatted once per update rather than once per set. */
+function memberTextsOf(view: PolicyEndpoint): MemberTexts {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const n of view.networks) (n.family === 4 ? v4 : v6).push(formatCidr(n));
+  return { 4: v4, 6: v6, joined: `${v4.join(',')}|${v6.join(',')}` };
+}
 
 export class FelixCalculator {
   private readonly weps = new Map<string, WorkloadEndpoint>();
@@ -167,6 +192,7 @@ export class FelixCalculator {
 
   /** Every endpoint of the cluster, as the policy engine sees it (labels include profile labels). */
   private readonly views = new Map<string, PolicyEndpoint>();
+  private readonly memberTexts = new Map<string, MemberTexts>();
   private readonly index: LabelIndex;
   /** Selector set id → its key, and → endpoint keys currently matching. */
   private readonly setKeys = new Map<string, SelectorSetKey>();
@@ -349,6 +375,7 @@ export class FelixCalculator {
     if (!res) {
       for (const id of this.index.matchingSelectors(key)) this.setCache.delete(id);
       this.views.delete(key);
+      this.memberTexts.delete(key);
       this.index.deleteItem(key);
       if (wasLocal) this.forgetLocal(key);
       return;
@@ -357,10 +384,12 @@ export class FelixCalculator {
       res.kind === 'WorkloadEndpoint'
         ? workloadEndpointView(res, this.profiles)
         : hostEndpointView(res, this.profiles);
-    const prior = this.views.get(key);
+    const prior = this.memberTexts.get(key);
+    const texts = memberTextsOf(view);
     this.views.set(key, view);
+    this.memberTexts.set(key, texts);
     // The sets it stays in list its addresses: a new address must reach them too.
-    if (prior && networkText(prior) !== networkText(view))
+    if (prior && prior.joined !== texts.joined)
       for (const id of this.index.matchingSelectors(key)) this.setCache.delete(id);
     // The view's labels already include what profiles hand down, so the index needs no parents.
     this.index.updateItem(key, view.labels);
@@ -549,10 +578,12 @@ export class FelixCalculator {
     if (cached && !this.scannedSets.has(id)) return cached;
     const v4: string[] = [];
     const v6: string[] = [];
-    for (const k of this.membersOf(id))
-      for (const n of this.views.get(k)?.networks ?? []) {
-        (n.family === 4 ? v4 : v6).push(formatCidr(n));
-      }
+    for (const k of this.membersOf(id)) {
+      const texts = this.memberTexts.get(k);
+      if (!texts) continue;
+      for (const t of texts[4]) v4.push(t);
+      for (const t of texts[6]) v6.push(t);
+    }
     const members = { 4: [...new Set(v4)].sort(), 6: [...new Set(v6)].sort() };
     const set =
       cached && sameStrings(cached.members[4], members[4]) && sameStrings(cached.members[6], members[6])

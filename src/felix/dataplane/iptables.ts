@@ -22,6 +22,8 @@ export class IptablesDriver {
   private readonly restore: string;
   /** What we believe the kernel holds; trusted between full applies, which read the kernel back. */
   private cache: SavedTables | undefined;
+  /** The state the cache was built from, and its rule count: an identical state needs no planning. */
+  private applied: { readonly state: IptablesState; readonly rules: number } | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -33,6 +35,15 @@ export class IptablesDriver {
 
   /** `full` reads the kernel back (the periodic refresh that repairs drift); otherwise the cache is trusted. */
   async apply(desired: IptablesState, full = true): Promise<IptablesApplyReport> {
+    if (!full && this.cache && this.applied?.state === desired)
+      return {
+        changed: false,
+        chainsWritten: 0,
+        chainsDeleted: 0,
+        hooksRewritten: 0,
+        rules: this.applied.rules,
+      };
+    this.applied = undefined;
     const actual =
       !full && this.cache ? this.cache : parseIptablesSave(await runChecked(this.runner, this.save, []));
     const { restore, plans } = planIptables(desired, actual);
@@ -46,6 +57,7 @@ export class IptablesDriver {
       await runChecked(this.runner, this.restore, ['-w', '10', '--noflush'], { input: restore });
     }
     this.cache = expectedAfter(desired);
+    this.applied = { state: desired, rules };
     return {
       changed: restore.length > 0,
       chainsWritten: all.reduce((n, p) => n + p.chainsWritten.length, 0),

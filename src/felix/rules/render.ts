@@ -244,8 +244,15 @@ function memoEndpointChain(
   const key = `${name}|${dir}|${marksKey(marks)}|${failsafe.length}`;
   let chain = byKey.get(key);
   if (!chain) {
-    const c = endpointChain(name, plan, dir, marks);
-    chain = failsafe.length ? { name, rules: [...failsafe, ...c.rules] } : c;
+    // Endpoints with the same policies share one plan object, and so one rules array.
+    const rulesKey = `${dir}|${marksKey(marks)}|${failsafe.length}`;
+    let rules = byKey.get(rulesKey)?.rules;
+    if (!rules) {
+      const c = endpointChain('', plan, dir, marks);
+      rules = failsafe.length ? [...failsafe, ...c.rules] : c.rules;
+      byKey.set(rulesKey, { name: '', rules });
+    }
+    chain = { name, rules };
     byKey.set(key, chain);
   }
   return chain;
@@ -554,13 +561,40 @@ function renderVersion(
 }
 
 /** The whole desired dataplane of this host. */
-export function renderDataplane(state: FelixState): DesiredDataplane {
+/**
+ * Whole iptables states, reused while every input they depend on is the same object: a label
+ * change that only moves ipset members re-renders no chain at all, and the table driver sees
+ * the very state it applied last time.
+ */
+const iptablesMemo = new WeakMap<
+  readonly LocalEndpoint[],
+  {
+    readonly inputs: readonly unknown[];
+    readonly iptables: Record<IpVersion, IptablesState>;
+    readonly netSets: readonly IpsetSpec[];
+  }
+>();
+
+function renderIptables(state: FelixState): {
+  iptables: Record<IpVersion, IptablesState>;
+  netSets: readonly IpsetSpec[];
+} {
+  const inputs = [state.policies, state.profiles, state.pools, state.config];
+  const hit = iptablesMemo.get(state.endpoints);
+  if (hit && hit.inputs.every((x, i) => x === inputs[i])) return hit;
   const marks = allocateMarks(state.config.iptablesMarkMask);
   const netSets = new Map<string, IpsetSpec>();
   const iptables = { 4: renderVersion(state, 4, marks, netSets), 6: renderVersion(state, 6, marks, netSets) };
+  const result = { inputs, iptables, netSets: [...netSets.values()] };
+  iptablesMemo.set(state.endpoints, result);
+  return result;
+}
+
+export function renderDataplane(state: FelixState): DesiredDataplane {
+  const { iptables, netSets } = renderIptables(state);
   const ipsets: IpsetSpec[] = [];
   for (const s of state.selectorSets) ipsets.push(...selectorIpsets(s));
-  ipsets.push(...netSets.values());
+  ipsets.push(...netSets);
   for (const v of [4, 6] as const) {
     const pools = state.pools.filter((p) => familyOf(p.cidr) === v);
     if (!pools.some((p) => p.natOutgoing)) continue;
