@@ -183,11 +183,13 @@ async function inside(): Promise<void> {
   const localPure: number[] = [];
   const localCommands: number[] = [];
   for (let k = 0; k < SAMPLES; k++) {
-    const r = await relabel(LOCAL + 17 + k, k % 2 ? 'r99' : 'r3');
+    // Alternately to a role no selector names and to the next existing role (always a change).
+    const nextRole = (i: number) => `r${((i % 20) + 1) % 20}`;
+    const r = await relabel(LOCAL + 17 + k, k % 2 ? 'r99' : nextRole(LOCAL + 17 + k));
     remote.push(r.total);
     remotePure.push(r.pure);
     remoteCommands.push(r.commands);
-    const l = await relabel(5 + k, k % 2 ? 'r98' : 'r4');
+    const l = await relabel(5 + k, k % 2 ? 'r98' : nextRole(5 + k));
     local.push(l.total);
     localPure.push(l.pure);
     localCommands.push(l.commands);

@@ -220,9 +220,22 @@ export class LabelIndex {
   // ---- internals -------------------------------------------------------------------------------
 
   private describeSelector(selector: Selector, canonical: string): SelectorState {
+    // Anchor on the required label that the fewest current items carry (`tier == "web" && role in
+    // {"a", "b"}` on role, not on tier, when most items are web): that is how many items a new
+    // selector is evaluated against. Any required label is a correct anchor; this one is cheapest.
     let anchor: SelectorState['anchor'];
+    let anchorItems = Infinity;
     for (const [key, values] of selector.requiredLabelValues()) {
-      if (anchor === undefined || values.size < anchor.values.size) anchor = { key, values };
+      let items = 0;
+      for (const v of values) items += this.itemsByPair.get(pairKey(key, v))?.size ?? 0;
+      if (
+        anchor === undefined ||
+        items < anchorItems ||
+        (items === anchorItems && values.size < anchor.values.size)
+      ) {
+        anchor = { key, values };
+        anchorItems = items;
+      }
     }
     const otherKeys = [...selector.labelKeys()].filter((k) => k !== anchor?.key);
     return {
