@@ -34,7 +34,7 @@ import type { Logger } from '../../log.js';
 import { formatCidr } from '../../net/ip.js';
 import { planNodePeerings, type DesiredPeer, type NodeBgpPlan } from '../config/index.js';
 import { KernelFib } from '../fib/index.js';
-import { Rib, multipathNextHops, type RibPeer } from '../rib/index.js';
+import { Rib, multipathNextHops, type ExportPolicy, type RibPeer } from '../rib/index.js';
 import {
   BgpListener,
   BgpSession,
@@ -46,6 +46,7 @@ import {
 } from '../session/index.js';
 import { CeaseSubcode, formatAsPath, type UpdateMessage } from '../wire/index.js';
 import type { Prefix } from '../types.js';
+import { calicoExportPolicy } from './export-filter.js';
 import { diffPrefixes, originatedPrefixes, prefixText } from './origination.js';
 import { SpeakerInputs, resourceKeyParts, type InputUpdate } from './inputs.js';
 import type { PeerRoutesReply, PeerStatus, SpeakerStatus } from './status.js';
@@ -77,6 +78,11 @@ export interface BgpAgentOptions {
    * network namespace (in-process tests on 127.0.0.x); BIRD in Calico listens on all.
    */
   readonly bindToNodeAddress?: boolean;
+  /**
+   * `calico` (default): advertise only our blocks and prefixes inside IP pools, as Calico's
+   * export filter does; `all`: everything the RIB would advertise (a plain router, for tests).
+   */
+  readonly exportFilter?: 'calico' | 'all';
 }
 
 export interface BgpAgentMetrics {
@@ -110,6 +116,16 @@ function toInputUpdate(u: SyncerUpdate): InputUpdate | undefined {
   return undefined;
 }
 
+/** Calico exports a block once its affinity is confirmed (or carries no state, as older ones). */
+function affinityConfirmed(value: string): boolean {
+  try {
+    const state = (JSON.parse(value) as { state?: unknown } | null)?.state;
+    return state === undefined || state === 'confirmed';
+  } catch {
+    return true;
+  }
+}
+
 export class BgpAgent {
   readonly metrics: BgpAgentMetrics = {
     updatesReceived: 0,
@@ -134,6 +150,8 @@ export class BgpAgent {
   private listener: BgpListener | undefined;
   private listenerKey: string | undefined;
   private originated: Prefix[] = [];
+  private exportPolicy: ExportPolicy | undefined;
+  private exportPolicyKey = '';
   private restarting = false;
   private stopped = false;
   private replanQueued = false;
@@ -189,7 +207,8 @@ export class BgpAgent {
           const key =
             u.type === 'deleted' ? u.key : u.type === 'added' || u.type === 'modified' ? u.kv.key : '';
           const parsed = parseAffinityKey(key);
-          return parsed !== undefined && this.inputs.setBlock(formatCidr(parsed.cidr), u.type !== 'deleted');
+          const present = (u.type === 'added' || u.type === 'modified') && affinityConfirmed(u.kv.value);
+          return parsed !== undefined && this.inputs.setBlock(formatCidr(parsed.cidr), present);
         },
         () => (this.blocksInSync = true),
       ),
@@ -315,6 +334,7 @@ export class BgpAgent {
     await this.ensureListener(plan);
     this.reconcilePeers(plan);
     this.reconcileOriginated();
+    this.reconcileExportPolicy();
     if (this.restarting && this.rib.selectionDeferred === false && this.cancelDeferral === undefined) {
       this.startDeferral(plan);
     }
@@ -516,6 +536,22 @@ export class BgpAgent {
     this.originated = next;
   }
 
+  /** A new Calico export filter when pools or blocks changed; every live peer re-exports under it. */
+  private reconcileExportPolicy(): void {
+    if ((this.opts.exportFilter ?? 'calico') === 'all') return;
+    const pools = this.inputs.ipPools();
+    const blocks = this.inputs.affineBlocks();
+    const key = JSON.stringify([pools, blocks]);
+    if (key === this.exportPolicyKey && this.exportPolicy) return;
+    this.exportPolicyKey = key;
+    this.exportPolicy = calicoExportPolicy(pools, blocks);
+    const rib = this.rib;
+    for (const entry of this.peers.values()) {
+      const negotiated = entry.session.negotiated;
+      if (rib && entry.ribUp && negotiated) rib.updatePeer(this.ribPeer(entry, negotiated), this.clock.now());
+    }
+  }
+
   // ---- session events ------------------------------------------------------------------------
 
   private ribPeer(entry: PeerEntry, n: NegotiatedSession): RibPeer {
@@ -532,6 +568,7 @@ export class BgpAgent {
         ...(plan?.ipv4 !== undefined ? { ipv4: plan.ipv4 } : {}),
         ...(plan?.ipv6 !== undefined ? { ipv6: plan.ipv6 } : {}),
       },
+      ...(this.exportPolicy ? { exportPolicy: this.exportPolicy } : {}),
     };
   }
 

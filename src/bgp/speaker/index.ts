@@ -25,3 +25,4 @@ export {
   type StatusSource,
 } from './status-socket.js';
 export { bgpMetricSamples, type MetricSample } from './metrics.js';
+export { calicoExportPolicy, exportDecision, isExported, type ExportDecision } from './export-filter.js';

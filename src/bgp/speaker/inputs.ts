@@ -1,6 +1,6 @@
 /**
  * The speaker's copy of the datastore: the resources BGP reads (Nodes, the `default`
- * BGPConfiguration, BGPPeers, this node's WorkloadEndpoints) and this host's affine IPAM blocks,
+ * BGPConfiguration, BGPPeers, IPPools, this node's WorkloadEndpoints) and this host's affine IPAM blocks,
  * kept from syncer updates. Pure bookkeeping: it answers "did that update matter to BGP?" so the
  * speaker re-plans only when it did, and hands the planner and the originator plain values.
  */
@@ -28,6 +28,7 @@ export function resourceKeyParts(
 export class SpeakerInputs {
   private readonly nodes = new Map<string, Node>();
   private readonly peers = new Map<string, BGPPeer>();
+  private readonly pools = new Map<string, string>();
   private bgpConfiguration: BGPConfigurationSpec | undefined;
   /** Local workload endpoints (namespace/name) → their addresses. */
   private readonly workloads = new Map<string, readonly string[]>();
@@ -49,6 +50,8 @@ export class SpeakerInputs {
           return true;
         case 'WorkloadEndpoint':
           return this.workloads.delete(`${update.namespace ?? 'default'}/${update.name}`);
+        case 'IPPool':
+          return this.pools.delete(update.name);
         default:
           return false;
       }
@@ -65,6 +68,11 @@ export class SpeakerInputs {
         if (r.metadata.name !== 'default') return false;
         this.bgpConfiguration = r.spec;
         return true;
+      case 'IPPool': {
+        const before = this.pools.get(r.metadata.name);
+        this.pools.set(r.metadata.name, r.spec.cidr);
+        return before !== r.spec.cidr;
+      }
       case 'WorkloadEndpoint': {
         const key = `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
         if (r.spec.node !== this.nodeName) return this.workloads.delete(key);
@@ -94,6 +102,11 @@ export class SpeakerInputs {
 
   affineBlocks(): string[] {
     return [...this.blocks].sort();
+  }
+
+  /** IP pool CIDRs (Calico exports what lies inside them). */
+  ipPools(): string[] {
+    return [...new Set(this.pools.values())].sort();
   }
 
   localWorkloadAddresses(): string[] {

@@ -32,7 +32,7 @@ describe('SpeakerInputs: which updates matter to BGP', () => {
       workloads: [],
     },
     {
-      name: 'policies and pools do not matter',
+      name: 'policies do not matter',
       updates: [
         set({
           apiVersion: 'projectcalico.org/v3',
@@ -40,14 +40,28 @@ describe('SpeakerInputs: which updates matter to BGP', () => {
           metadata: { name: 'p' },
           spec: {},
         }),
+      ],
+      matters: [false],
+      workloads: [],
+    },
+    {
+      name: 'a pool matters when its CIDR is new or gone (the export filter follows pools)',
+      updates: [
         set({
           apiVersion: 'projectcalico.org/v3',
           kind: 'IPPool',
           metadata: { name: 'x' },
           spec: { cidr: '10.0.0.0/8' },
         }),
+        set({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'IPPool',
+          metadata: { name: 'x' },
+          spec: { cidr: '10.0.0.0/8', natOutgoing: true },
+        }),
+        { type: 'delete', kind: 'IPPool', name: 'x' },
       ],
-      matters: [false, false],
+      matters: [true, false, true],
       workloads: [],
     },
     {
