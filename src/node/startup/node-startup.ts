@@ -70,7 +70,9 @@ async function sysctlValue(runner: CommandRunner, key: string): Promise<string |
 
 async function setSysctl(runner: CommandRunner, key: string, value: string): Promise<string | undefined> {
   const r = await runner.run('sysctl', ['-q', '-w', `${key}=${value}`]);
-  return r.code === 0 ? undefined : r.stderr.trim() || `exit ${r.code}`;
+  // sysctl reports a refused write on stderr, sometimes with exit status 0.
+  if (r.code === 0 && !r.stderr.trim()) return undefined;
+  return r.stderr.trim() || `exit ${r.code}`;
 }
 
 async function loadModules(deps: StartupDeps): Promise<boolean> {
