@@ -234,11 +234,12 @@ export class BgpAgent {
     if (this.fibTimer) clearInterval(this.fibTimer);
     this.cancelStaleTimer?.();
     this.cancelDeferral?.();
+    // A re-plan under way checks `stopped` after each await, so none starts a session after this.
+    await this.replanning;
     const subcode = this.gracefulRestart ? CeaseSubcode.AdministrativeShutdown : CeaseSubcode.HardReset;
     await Promise.all([...this.peers.values()].map((e) => this.closePeer(e, subcode)));
     await this.listener?.close();
     await Promise.allSettled(this.tasks);
-    await this.replanning;
     await this.fibRunning;
     if (!this.gracefulRestart) {
       const report = await this.fib.removeAll();
@@ -317,6 +318,7 @@ export class BgpAgent {
           'router id or AS changed: restarting BGP',
         );
         await this.stopAll();
+        if (this.stopped) return;
       }
       this.rib = new Rib({
         routerId: plan.routerId,
@@ -332,6 +334,7 @@ export class BgpAgent {
     }
     this.plan = plan;
     await this.ensureListener(plan);
+    if (this.stopped) return;
     this.reconcilePeers(plan);
     this.reconcileOriginated();
     this.reconcileExportPolicy();
@@ -365,7 +368,9 @@ export class BgpAgent {
     const address = this.opts.bindToNodeAddress ? (plan.ipv4 ?? plan.ipv6) : undefined;
     const key = `${address ?? '*'}|${port}`;
     if (this.listener !== undefined && this.listenerKey === key) return;
-    await this.listener?.close();
+    // Not awaited: a server's close waits for the connections it accepted, which belong to
+    // sessions that live on (or are closed by reconcilePeers, after this). It stops listening at once.
+    void this.listener?.close();
     const listener = new BgpListener({ port, ...(address !== undefined ? { address } : {}) });
     listener.onRejected((remote) =>
       this.log.debug({ remote }, 'BGP connection from an unknown address refused'),

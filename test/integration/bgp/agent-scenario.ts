@@ -22,6 +22,7 @@ const NAMES = ['a', 'b', 'c'] as const;
 type Name = (typeof NAMES)[number];
 const ADDRESS: Record<Name, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
 const PORT = 20000 + Math.floor(Math.random() * 20000);
+let port = PORT;
 const silent = pino({ level: 'silent' });
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -92,7 +93,7 @@ describe('BgpAgent: three speakers in one process', () => {
     apiVersion: 'projectcalico.org/v3',
     kind: 'BGPConfiguration',
     metadata: { name: 'default' },
-    spec: { listenPort: PORT, ...spec },
+    spec: { listenPort: port, ...spec },
   });
 
   before(async () => {
@@ -196,6 +197,24 @@ describe('BgpAgent: three speakers in one process', () => {
         .status()
         ?.peers.find((p) => p.address === '10.0.0.9')?.type,
       'node specific',
+    );
+  });
+
+  test('a new listenPort moves every session to it, and the routes come back', async () => {
+    port = PORT + 1;
+    await put(bgpConfig({}));
+    await waitFor('every node listens on the new port with its mesh sessions up', () =>
+      NAMES.every((n) => {
+        const s = agent(n).status();
+        return (
+          s?.listenPort === port &&
+          s.peers.filter((p) => p.type === 'node-to-node mesh').length === 2 &&
+          s.peers.filter((p) => p.type === 'node-to-node mesh').every((p) => p.state === 'Established')
+        );
+      }),
+    );
+    await waitFor('a has the other blocks again', () =>
+      (['b', 'c'] as const).every((o) => routesOf('a')[blocks.get(o) as string]?.[0] === ADDRESS[o]),
     );
   });
 

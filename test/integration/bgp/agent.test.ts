@@ -12,7 +12,7 @@ import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCENARIO = fileURLToPath(new URL('./agent-scenario.ts', import.meta.url));
 
-test('three in-process speakers: mesh, borrowed addresses, route reflection, graceful restart, removal', () => {
+test('three in-process speakers: mesh, borrowed addresses, config changes, route reflection, graceful restart, removal', () => {
   requireRootAndTools(['ip']);
   const lab = new NetnsLab();
   try {
@@ -35,7 +35,7 @@ test('three in-process speakers: mesh, borrowed addresses, route reflection, gra
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
     assert.equal(r.status, 0, 'every step of the scenario passed');
-    assert.match(r.stdout, /ℹ pass 7\n/, 'all seven steps ran');
+    assert.match(r.stdout, /ℹ pass 8\n/, 'all eight steps ran');
   } finally {
     lab.cleanup();
   }
