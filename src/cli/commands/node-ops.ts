@@ -50,6 +50,7 @@ interface RunOptions {
   initSystem?: boolean;
   startupOnly?: boolean;
   waitTimeout: string;
+  backend?: string;
 }
 
 /** The datastore as environment for calico-node, so it opens exactly the store calicoctl used. */
@@ -87,6 +88,7 @@ const PASSED_SETTINGS = [
   'CALICO_IPV4POOL_VXLAN',
   'CALICO_IPV4POOL_NAT_OUTGOING',
   'FELIX_ENABLED',
+  'CALICO_NETWORKING_BACKEND',
 ];
 
 function startupArgs(nodeName: string, o: RunOptions): string[] {
@@ -118,6 +120,15 @@ async function runNode(ctx: CliContext, o: RunOptions): Promise<void> {
     const v = env[k];
     if (v !== undefined && v !== '') childEnv[k] = v;
   }
+  if (o.backend !== undefined) {
+    if (o.backend !== 'bird' && o.backend !== 'none')
+      throw new CliError(`--backend "${o.backend}" is not a networking backend (use bird for BGP, or none)`);
+    childEnv.CALICO_NETWORKING_BACKEND = o.backend;
+  }
+  if (cfg.datastoreType === 'memory' && !o.initSystem && !o.startupOnly)
+    throw new CliError(
+      'calico-node cannot share an in-memory datastore with calicoctl; use DATASTORE_TYPE=sqlite (with SQLITE_PATH) or etcdv3',
+    );
 
   if (o.initSystem) {
     ctx.io.stdout(
@@ -231,6 +242,10 @@ export function registerNodeOpsCommands(program: Command, ctx: CliContext): void
     )
     .option('--ip6-autodetection-method <method>', 'as --ip-autodetection-method, for IPv6')
     .option('--as <asn>', "this node's AS number (default: the global one)")
+    .option(
+      '--backend <backend>',
+      'bird (BGP, the default) or none (policy only), as CALICO_NETWORKING_BACKEND',
+    )
     .option('--no-default-ippools', 'do not create the default IPv4 and IPv6 pools')
     .option('--log-dir <dir>', "calico-node's log directory", DEFAULT_LOG_DIR)
     .option('--run-dir <dir>', 'where the pid file goes', DEFAULT_RUN_DIR)

@@ -74,6 +74,7 @@ export {
   launchDetached,
   waitForReady,
   stopRecordedNode,
+  isCalicoNodeProcess,
   readPid,
   processAlive,
   logFileIn,

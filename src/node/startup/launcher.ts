@@ -62,10 +62,22 @@ export function processAlive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * True when the process is calico-node. A pid file can outlive its process and the pid be reused by
+ * something else; only a process whose command line names calico-node is ever signalled.
+ */
+export function isCalicoNodeProcess(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('calico-node');
+  } catch {
+    return false;
+  }
+}
+
 /** Stops the calico-node the pid file names, if it runs: SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopRecordedNode(pidFile: string, graceMs = 10_000): Promise<number | undefined> {
   const pid = readPid(pidFile);
-  if (pid === undefined || !processAlive(pid)) return undefined;
+  if (pid === undefined || !processAlive(pid) || !isCalicoNodeProcess(pid)) return undefined;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (processAlive(pid) && Date.now() < deadline) await sleep(50);
