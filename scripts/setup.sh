@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what this project needs on a fresh Debian 12 machine with Node 20, as root:
-# the Debian packages (kernel tools, etcd, BGP peers for the interop tests) and the npm packages,
-# then builds dist/. Safe to run again: apt and npm ci skip what is already there.
+# the Debian packages (kernel tools, etcd, BGP peers for the interop tests, chromium (large) for the
+# lab report's screenshot test) and the npm packages, then builds dist/. Safe to run again: apt and
+# npm ci skip what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(iproute2 iptables ipset conntrack kmod procps iputils-ping netcat-openbsd openssl etcd-server etcd-client bird2 frr gobgpd)
+DEBS=(iproute2 iptables ipset conntrack kmod procps iputils-ping netcat-openbsd openssl etcd-server etcd-client bird2 frr gobgpd chromium containernetworking-plugins iperf3 busybox-static podman)
 
 missing=()
 for p in "${DEBS[@]}"; do

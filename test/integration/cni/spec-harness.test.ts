@@ -1,0 +1,323 @@
+/**
+ * Drives the `calico` and `calico-ipam` executables exactly as a container runtime does: the wrappers
+ * that scripts/install-cni.sh writes, run by path with CNI_* in the environment and the configuration
+ * on stdin, inside a host namespace, for containers in namespaces the test makes; the answer read
+ * from stdout. Then looks at the kernel and the datastore to see what a user would see.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
+import { ResourceClient } from '../../../src/datastore/resources.js';
+import { IpamClient } from '../../../src/ipam/index.js';
+import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
+import { cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REFERENCE_PLUGINS = '/usr/lib/cni';
+
+describe('the calico CNI plugins, driven as a runtime drives them', () => {
+  let lab: NetnsLab;
+  let dir: string;
+  let bin: string;
+  let hostNs: string;
+  let store: SqliteDatastore;
+  let resources: ResourceClient;
+  let ipam: IpamClient;
+  let network: Record<string, unknown>;
+  let cniPath: string[];
+  let counter = 0;
+
+  function newContainer(extra: Partial<ContainerRef> = {}): ContainerRef {
+    counter += 1;
+    const ns = lab.addNamespace(`c${counter}`);
+    return { id: `ctr${counter}${lab.prefix}`, netns: `/run/netns/${ns}`, ...extra };
+  }
+  const nsOf = (c: ContainerRef) => c.netns.slice('/run/netns/'.length);
+
+  function call(
+    command: string,
+    c: ContainerRef,
+    config: object = network,
+    plugin = 'calico',
+    env: Record<string, string | undefined> = {},
+  ): Promise<PluginRun> {
+    return runPlugin(
+      hostNs,
+      join(bin, plugin),
+      { ...cniEnv(command, c, cniPath), ...env },
+      JSON.stringify(config),
+    );
+  }
+  const caliLinks = () =>
+    lab
+      .exec(hostNs, 'ip', ['-o', 'link', 'show'])
+      .split('\n')
+      .map((l) => /^\d+: (cali[0-9a-f]+)@/.exec(l)?.[1])
+      .filter(Boolean);
+  const handleOf = (c: ContainerRef) => `${String(network.name)}.${c.id}`;
+
+  /** Nothing of a container remains: no address, no endpoint, no host interface. */
+  async function assertNothingLeft(c: ContainerRef, linksBefore: unknown[]) {
+    assert.deepEqual(await ipam.ipsByHandle(handleOf(c)), [], 'no address held');
+    assert.deepEqual(
+      (await resources.list('WorkloadEndpoint')).filter((w) => w.spec.containerID === c.id),
+      [],
+      'no endpoint',
+    );
+    assert.deepEqual(caliLinks(), linksBefore, 'no new host interface');
+  }
+
+  before(async () => {
+    requireRootAndTools(['ip', 'nsenter', 'ping']);
+    lab = new NetnsLab();
+    dir = mkdtempSync(join(tmpdir(), 'calico-ts-cni-'));
+    bin = join(dir, 'bin');
+    execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', bin, '--source']);
+    cniPath = [bin, REFERENCE_PLUGINS];
+    hostNs = lab.addNamespace('host');
+    lab.exec(hostNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
+    resources = new ResourceClient(store);
+    ipam = new IpamClient(store);
+    await resources.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'pool1' },
+      spec: { cidr: '10.77.0.0/24', blockSize: 28 },
+    });
+    network = {
+      cniVersion: '1.0.0',
+      name: 'net1',
+      type: 'calico',
+      nodename: 'node-a',
+      datastore_type: 'sqlite',
+      sqlite_path: join(dir, 'store.sqlite'),
+      mtu: 1400,
+      ipam: { type: 'calico-ipam' },
+    };
+  });
+
+  after(async () => {
+    await store?.close();
+    lab?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(lab.leftovers(), []);
+  });
+
+  test('ADD wires the container as Felix expects, writes its endpoint, and two containers reach each other', async () => {
+    const a = newContainer();
+    const b = newContainer();
+    const ra = await call('ADD', a);
+    const rb = await call('ADD', b);
+    assert.equal(ra.code, 0, ra.stdout + ra.stderr);
+    assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+    const ipA = String((ra.json?.ips as { address: string }[])[0]?.address);
+    const ipB = String((rb.json?.ips as { address: string }[])[0]?.address);
+    assert.match(ipA, /^10\.77\.0\.\d+\/32$/);
+    assert.notEqual(ipA, ipB);
+    const [hostSide, inside] = ra.json?.interfaces as { name: string; mac: string; sandbox?: string }[];
+    assert.ok(hostSide && inside);
+    assert.deepEqual(
+      [hostSide.mac, hostSide.sandbox, inside.name, inside.sandbox],
+      ['ee:ee:ee:ee:ee:ee', undefined, 'eth0', a.netns],
+    );
+
+    const hostLink = lab.exec(hostNs, 'ip', ['-o', 'link', 'show', hostSide.name]);
+    assert.match(hostLink, /state UP/);
+    assert.match(hostLink, /mtu 1400/);
+    assert.equal(lab.exec(hostNs, 'cat', [`/proc/sys/net/ipv4/conf/${hostSide.name}/proxy_arp`]).trim(), '1');
+    assert.match(
+      lab.exec(hostNs, 'ip', ['route', 'show', ipA.replace('/32', '')]),
+      new RegExp(`dev ${hostSide.name} scope link`),
+    );
+    assert.match(
+      lab.exec(nsOf(a), 'ip', ['-o', 'addr', 'show', 'eth0']),
+      new RegExp(`inet ${ipA.replace('.', '\\.')}`),
+    );
+    assert.match(lab.exec(nsOf(a), 'ip', ['route']), /default via 169\.254\.1\.1 dev eth0/);
+    assert.match(
+      lab.exec(nsOf(a), 'ip', ['neigh', 'show', '169.254.1.1']),
+      /lladdr ee:ee:ee:ee:ee:ee PERMANENT/,
+    );
+    assert.match(
+      lab.exec(nsOf(a), 'ip', ['-o', 'link', 'show', 'eth0']),
+      new RegExp(`link/ether ${inside.mac}`),
+    );
+
+    const wep = (await resources.list('WorkloadEndpoint')).find((w) => w.spec.containerID === a.id);
+    assert.deepEqual(
+      [
+        wep?.spec.node,
+        wep?.spec.orchestrator,
+        wep?.spec.interfaceName,
+        wep?.spec.mac,
+        wep?.spec.ipNetworks,
+        wep?.spec.profiles,
+      ],
+      ['node-a', 'cni', hostSide.name, inside.mac, [ipA], ['net1']],
+    );
+    assert.equal(
+      lab.try(nsOf(a), 'ping', ['-c1', '-W2', ipB.replace('/32', '')]).status,
+      0,
+      'a pings b through the host',
+    );
+
+    const check = await call('CHECK', a, { ...network, prevResult: ra.json });
+    assert.deepEqual([check.code, check.stdout], [0, ''], check.stdout);
+    for (const [c, r] of [
+      [a, ra],
+      [b, rb],
+    ] as const)
+      assert.equal((await call('DEL', c, { ...network, prevResult: r.json })).code, 0);
+    assert.deepEqual(caliLinks(), []);
+  });
+
+  test('ADD again for the same container returns the same result and holds one address', async () => {
+    const c = newContainer();
+    const first = await call('ADD', c);
+    const second = await call('ADD', c);
+    assert.equal(second.code, 0, second.stdout);
+    assert.deepEqual(second.json, first.json);
+    assert.equal((await ipam.ipsByHandle(handleOf(c))).length, 1);
+    assert.equal((await call('DEL', c)).code, 0);
+  });
+
+  test('DEL twice succeeds with empty output, and frees the address, the endpoint and the interface', async () => {
+    const before = caliLinks();
+    const c = newContainer();
+    assert.equal((await call('ADD', c)).code, 0);
+    for (const n of [1, 2]) {
+      const r = await call('DEL', c);
+      assert.deepEqual([r.code, r.stdout], [0, ''], `DEL #${n}: ${r.stdout}`);
+    }
+    await assertNothingLeft(c, before);
+  });
+
+  test('CHECK names what changed after ADD', async () => {
+    const c = newContainer();
+    const r = await call('ADD', c);
+    const ip = String((r.json?.ips as { address: string }[])[0]?.address);
+    lab.exec(nsOf(c), 'ip', ['addr', 'del', ip, 'dev', 'eth0']);
+    const check = await call('CHECK', c, { ...network, prevResult: r.json });
+    assert.equal(check.code, 1);
+    assert.equal(check.json?.code, 101);
+    assert.match(String(check.json?.details), new RegExp(`eth0 does not have address ${ip}`));
+    assert.match(String(check.json?.details), /no default route via 169\.254\.1\.1/);
+    assert.equal((await call('DEL', c)).code, 0);
+  });
+
+  const failures: {
+    name: string;
+    code: number;
+    prepare?: (c: ContainerRef) => void;
+    env?: (c: ContainerRef) => Record<string, string | undefined>;
+    config?: () => unknown;
+  }[] = [
+    {
+      name: 'a network namespace that does not exist',
+      code: 3,
+      env: () => ({ CNI_NETNS: '/run/netns/no-such-namespace' }),
+    },
+    {
+      name: 'an interface already named eth0 in the container',
+      code: 102,
+      prepare: (c) => lab.exec(nsOf(c), 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'x0']),
+    },
+    {
+      name: 'a pool that does not exist',
+      code: 100,
+      config: () => ({ ...network, ipam: { type: 'calico-ipam', ipv4_pools: ['no-such-pool'] } }),
+    },
+    { name: 'an unknown configuration field', code: 2, config: () => ({ ...network, colour: 'blue' }) },
+    { name: 'an unsupported cniVersion', code: 1, config: () => ({ ...network, cniVersion: '0.1.0' }) },
+    { name: 'configuration that is not JSON', code: 6, config: () => '{"cniVersion":' },
+    { name: 'no container ID', code: 4, env: () => ({ CNI_CONTAINERID: undefined }) },
+    {
+      name: 'a datastore that cannot be opened',
+      code: 11,
+      // A path under a regular file: its directory cannot be created.
+      config: () => ({ ...network, sqlite_path: join(dir, 'bin', 'calico', 'store.sqlite') }),
+    },
+  ];
+  for (const f of failures)
+    test(`a failed ADD (${f.name}) is CNI error ${f.code} on stdout and leaves nothing behind`, async () => {
+      const before = caliLinks();
+      const c = newContainer();
+      f.prepare?.(c);
+      const config = f.config?.() ?? network;
+      const r = await runPlugin(
+        hostNs,
+        join(bin, 'calico'),
+        { ...cniEnv('ADD', c, cniPath), ...(f.env?.(c) ?? {}) },
+        typeof config === 'string' ? config : JSON.stringify(config),
+      );
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.json?.code, f.code, r.stdout);
+      assert.equal(typeof r.json?.msg, 'string');
+      assert.equal(r.stdout.trim().split('\n').length, 1, 'stdout holds only the error object');
+      await assertNothingLeft(c, before);
+    });
+
+  test("calico-ipam, exec'd by a main plugin as the spec says: ADD, CHECK and DEL, DEL twice", async () => {
+    const c = newContainer();
+    // What a main plugin (here a bridge) hands its IPAM plugin: the whole configuration, same environment.
+    const bridgeNetwork = {
+      cniVersion: '0.4.0',
+      name: 'brnet',
+      type: 'bridge',
+      bridge: 'cni0',
+      nodename: 'node-a',
+      datastore_type: 'sqlite',
+      sqlite_path: join(dir, 'store.sqlite'),
+      ipam: { type: 'calico-ipam' },
+    };
+    const add = await call('ADD', c, bridgeNetwork, 'calico-ipam');
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    const ips = add.json?.ips as { version: string; address: string }[];
+    assert.equal(add.json?.cniVersion, '0.4.0');
+    assert.equal(ips[0]?.version, '4');
+    assert.deepEqual(await ipam.ipsByHandle(`brnet.${c.id}`), [ips[0]?.address.replace('/32', '')]);
+    assert.equal((await call('CHECK', c, { ...bridgeNetwork, prevResult: add.json }, 'calico-ipam')).code, 0);
+    for (const n of [1, 2])
+      assert.equal((await call('DEL', c, bridgeNetwork, 'calico-ipam')).code, 0, `DEL #${n}`);
+    assert.deepEqual(await ipam.ipsByHandle(`brnet.${c.id}`), []);
+    const check = await call('CHECK', c, { ...bridgeNetwork, prevResult: add.json }, 'calico-ipam');
+    assert.equal(check.json?.code, 101);
+  });
+
+  test('calico with the reference host-local IPAM: the address comes from host-local, DEL gives it back', async () => {
+    const c = newContainer();
+    const hostLocal = {
+      ...network,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.99.0.0/24' }]], dataDir: join(dir, 'host-local') },
+    };
+    const r = await call('ADD', c, hostLocal);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(String((r.json?.ips as { address: string }[])[0]?.address), /^10\.99\.0\.\d+\/32$/);
+    assert.equal((await call('DEL', c, hostLocal)).code, 0);
+    assert.deepEqual(await resources.list('WorkloadEndpoint'), []);
+  });
+
+  test('eight ADDs at once get eight different addresses', async () => {
+    const containers = Array.from({ length: 8 }, () => newContainer());
+    const results = await Promise.all(containers.map((c) => call('ADD', c)));
+    assert.deepEqual(
+      results.map((r) => r.code),
+      results.map(() => 0),
+      results.map((r) => r.stdout).join('\n'),
+    );
+    const addresses = new Set(results.map((r) => (r.json?.ips as { address: string }[])[0]?.address));
+    assert.equal(addresses.size, 8);
+    await Promise.all(containers.map((c) => call('DEL', c)));
+    assert.deepEqual(caliLinks(), []);
+    assert.deepEqual(
+      (await ipam.check()).problems.filter((p) => p.kind === 'leaked-address'),
+      [],
+    );
+  });
+});
