@@ -95,7 +95,8 @@ async function loadModules(deps: StartupDeps): Promise<boolean> {
   return reports.find((r) => r.module.name === 'ipip')?.state !== 'missing';
 }
 
-async function prepareHost(deps: StartupDeps): Promise<void> {
+/** Prepares forwarding and conntrack; returns whether the kernel has IPv6 at all. */
+async function prepareHost(deps: StartupDeps): Promise<boolean> {
   const { runner, print } = deps;
   print('Enabling IPv4 forwarding');
   const v4 = await setSysctl(runner, 'net.ipv4.ip_forward', '1');
@@ -103,7 +104,8 @@ async function prepareHost(deps: StartupDeps): Promise<void> {
     throw new StartupError(
       `could not enable IPv4 forwarding (sysctl net.ipv4.ip_forward=1): ${v4}; run as root`,
     );
-  if ((await sysctlValue(runner, 'net.ipv6.conf.all.forwarding')) !== undefined) {
+  const ipv6 = (await sysctlValue(runner, 'net.ipv6.conf.all.forwarding')) !== undefined;
+  if (ipv6) {
     print('Enabling IPv6 forwarding');
     const v6 = await setSysctl(runner, 'net.ipv6.conf.all.forwarding', '1');
     if (v6) print(`Warning: could not enable IPv6 forwarding: ${v6}`);
@@ -123,6 +125,7 @@ async function prepareHost(deps: StartupDeps): Promise<void> {
         `Note: net.netfilter.nf_conntrack_max stays ${after ?? current}${e ? `: ${e}` : ' (read-only here)'}`,
       );
   }
+  return ipv6;
 }
 
 async function ensureClusterInformation(
@@ -146,7 +149,7 @@ async function ensureClusterInformation(
 export async function runStartupSteps(deps: StartupDeps, opts: StartupOptions): Promise<StartupOutcome> {
   const { client, print, runner, env } = { ...deps, env: opts.env };
   const ipipAvailable = await loadModules(deps);
-  await prepareHost(deps);
+  const ipv6 = await prepareHost(deps);
 
   try {
     await client.list('ClusterInformation');
@@ -208,6 +211,8 @@ export async function runStartupSteps(deps: StartupDeps, opts: StartupOptions): 
   for (const w of ipipPoolWarnings(pools, { ipip: ipipAvailable })) print(`Warning: ${w}`);
   const settings = defaultPoolSettingsFromEnv(env, {
     ...(opts.noDefaultPools !== undefined ? { noDefaultPools: opts.noDefaultPools } : {}),
+    // No default IPv6 pool on a kernel without IPv6, as Calico.
+    ipv6,
   });
   const created: IPPool[] = [];
   for (const p of planDefaultPools(pools, settings, { ipip: ipipAvailable }, deps.randomBytes)) {

@@ -143,6 +143,19 @@ describe("node run's start-up steps, on a fake kernel and a memory store", () =>
     assert.equal(lines.at(-1), 'Using node name: slave1');
   });
 
+  test('a kernel without IPv6: no IPv6 forwarding step and no IPv6 pool', async () => {
+    const client = new ResourceClient(new MemoryDatastore());
+    const kernel = seedHost({
+      'sysctl -n net.ipv6.conf.all.forwarding': { code: 255, stderr: 'cannot stat' },
+    });
+    const { lines } = await startup(kernel, client);
+    assert.ok(!lines.includes('Enabling IPv6 forwarding'));
+    assert.deepEqual(
+      (await client.list('IPPool')).map((p) => p.spec.cidr),
+      ['192.168.0.0/16'],
+    );
+  });
+
   test('a limit that cannot be raised (non-initial namespace) is noted, not fatal', async () => {
     const client = new ResourceClient(new MemoryDatastore());
     const kernel = seedHost({
