@@ -289,6 +289,7 @@ export function buildLabProgram(io: LabIo): Command {
         sessions: sessions(l),
         cells: probe.cells,
         workloads: probe.workloads.map((w) => w.name),
+        workloadAddresses: Object.fromEntries(probe.workloads.map((w) => [w.name, w.ip])),
         routeCounts: routeCounts(l).map(({ device, routes }) => ({ device, routes })),
         ...(l.scenario.lesson ? { lesson: l.scenario.lesson.text } : {}),
         generatedAt: new Date().toISOString(),
