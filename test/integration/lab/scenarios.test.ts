@@ -1,0 +1,141 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labMain } from '../../../src/lab/cli.js';
+import { planTopology, type Topology } from '../../../src/lab/plan.js';
+import { requireRootAndTools } from '../../support/netns.js';
+
+/**
+ * Every BGP scenario of examples/lab: up, the expected sessions Established, the route counts the
+ * planner predicts for the scenario's size, the matrix equal to the prediction, the scenario's own
+ * routing property (ECMP, default-only hosts), and `down` leaving nothing behind.
+ */
+interface Case {
+  scenario: Topology;
+  sessions: number;
+  plan: { hosts: number; racks: number };
+  /** device kind in the plan → devices of the scenario */
+  devices: Record<string, RegExp>;
+  check?: (lab: string) => void;
+}
+
+const routeTable = (ns: string, prefix?: string) =>
+  spawnSync('ip', ['-n', ns, 'route', 'show', ...(prefix ? [prefix] : [])], { encoding: 'utf8' }).stdout;
+
+const CASES: Case[] = [
+  { scenario: 'mesh', sessions: 20, plan: { hosts: 5, racks: 1 }, devices: { host: /^h\d$/ } },
+  {
+    scenario: 'as-per-rack',
+    sessions: 6,
+    plan: { hosts: 6, racks: 3 },
+    devices: { host: /^r\dh\d$/, ToR: /^tor\d$/, core: /^core$/ },
+  },
+  {
+    scenario: 'as-per-server',
+    sessions: 6,
+    plan: { hosts: 6, racks: 3 },
+    devices: { host: /^r\dh\d$/, ToR: /^tor\d$/, core: /^core$/ },
+  },
+  {
+    scenario: 'downward-default',
+    sessions: 6,
+    plan: { hosts: 6, racks: 3 },
+    devices: { host: /^r\dh\d$/, ToR: /^tor\d$/, core: /^core$/ },
+    check: (lab) => {
+      const table = routeTable(`cl-${lab}-r1h1`);
+      const learned = table.split('\n').filter((l) => / proto (81|bird) /.test(l));
+      assert.deepEqual(
+        learned.map((l) => l.split(' ')[0]),
+        ['default'],
+        `a host learns only a default route:\n${table}`,
+      );
+    },
+  },
+];
+
+describe('every BGP scenario of the lab', () => {
+  let dir: string;
+  const run = async (...args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await labMain(args, {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      env: { ...process.env, CALICO_LAB_DIR: dir },
+    });
+    return { code, out, err };
+  };
+
+  before(() => {
+    requireRootAndTools(['ip', 'iptables-restore', 'ipset', 'nc', 'ping', 'bird', 'birdc']);
+    process.env.CALICO_LAB_FROM_SOURCE = '1';
+    dir = mkdtempSync(join(tmpdir(), 'calico-ts-labs-'));
+  });
+
+  after(async () => {
+    await run('down', '--all');
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env.CALICO_LAB_FROM_SOURCE;
+  });
+
+  for (const c of CASES) {
+    test(`${c.scenario}: sessions up, routes as planned, matrix as predicted, nothing left after down`, async () => {
+      const lab = `s${process.pid.toString(36)}${c.scenario.slice(0, 3)}`;
+      const up = await run('up', c.scenario, '--name', lab);
+      assert.equal(up.code, 0, up.err);
+      try {
+        let status = '';
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          status = (await run('status', lab)).out;
+          const established = status.split('\n').filter((l) => /^ {2}bgp .*Established/.test(l)).length;
+          if (established >= c.sessions || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        const sessionLines = status.split('\n').filter((l) => l.startsWith('  bgp '));
+        assert.equal(sessionLines.filter((l) => l.includes('Established')).length, c.sessions, status);
+
+        const plan = planTopology(c.scenario, { ...c.plan, workloadsPerHost: 1, blockSize: 26 });
+        const expected = new Map(plan.devices.map((d) => [d.device, d.routes]));
+        let counts = '';
+        const settle = Date.now() + 30_000;
+        let mismatches: string[] = [];
+        do {
+          counts = (await run('routes', '--lab', lab)).out;
+          mismatches = counts
+            .trim()
+            .split('\n')
+            .flatMap((line) => {
+              const [device, n] = line.trim().split(/\s+/);
+              const kind = Object.entries(c.devices).find(([, re]) => re.test(device ?? ''))?.[0];
+              const want = kind ? expected.get(kind) : undefined;
+              return want === undefined || Number(n) === want
+                ? []
+                : [`${device}: ${n} routes, plan says ${want}`];
+            });
+          if (mismatches.length) await new Promise((r) => setTimeout(r, 1000));
+        } while (mismatches.length && Date.now() < settle);
+        assert.deepEqual(mismatches, [], counts);
+
+        const probe = await run('probe', lab);
+        assert.match(probe.out, /all \d+ cells agree with policy explain/, probe.out);
+        const rows = probe.out.split('\n').filter((l) => l.startsWith('w-'));
+        assert.ok(
+          rows.length > 0 && rows.every((l) => !l.includes('✗')),
+          `allow-all: every cell delivers\n${probe.out}`,
+        );
+        c.check?.(lab);
+      } finally {
+        const down = await run('down', lab);
+        assert.equal(down.code, 0, down.err);
+        const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter((l) => l.startsWith(`cl-${lab}-`));
+        assert.deepEqual(left, []);
+      }
+    });
+  }
+});
