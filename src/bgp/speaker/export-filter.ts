@@ -9,6 +9,11 @@
  *   4. anything else: never. A calico-node is not a transit router: a default route or an
  *      upstream prefix learned from one ToR is not passed to another.
  *
+ * One deviation: a route we reflect (learned over iBGP, sent over iBGP, which the RIB only allows
+ * when we are a route reflector and one side is our client) passes rules 3 and 4, so a node with
+ * `routeReflectorClusterID` reflects its clients' routes whatever their prefix, as a dedicated
+ * reflector does; rule 2 still applies.
+ *
  * Pure: pools and blocks in, a policy function out. The RIB compares export policies by identity,
  * so the speaker builds a new one only when pools or blocks change, and hands it to every peer.
  */
@@ -51,5 +56,10 @@ export function isExported(decision: ExportDecision): boolean {
 export function calicoExportPolicy(pools: Iterable<string>, ownBlocks: Iterable<string>): ExportPolicy {
   const poolCidrs = [...pools].map(parseCidr).filter((c): c is Cidr => c !== undefined);
   const blockCidrs = [...ownBlocks].map(parseCidr).filter((c): c is Cidr => c !== undefined);
-  return (route) => (isExported(exportDecision(route.prefix, poolCidrs, blockCidrs)) ? route.attrs : null);
+  return (route) => {
+    const decision = exportDecision(route.prefix, poolCidrs, blockCidrs);
+    const source = route.path.source;
+    const reflected = source.kind === 'peer' && source.ibgp && route.peer.ibgp;
+    return isExported(decision) || (reflected && decision === 'not-in-pool') ? route.attrs : null;
+  };
 }

@@ -8,6 +8,7 @@ import {
 } from '../../../../src/bgp/speaker/index.js';
 import type { Prefix } from '../../../../src/bgp/types.js';
 import { Origin } from '../../../../src/bgp/types.js';
+import type { ExportTarget, Path } from '../../../../src/bgp/rib/index.js';
 
 const cidrs = (...t: string[]) => t.map((x) => parseCidr(x) as Cidr);
 const prefix = (text: string): Prefix => {
@@ -36,10 +37,22 @@ describe('Calico’s export filter', () => {
   test('as a RIB export policy: attributes through for exported prefixes, null otherwise', () => {
     const policy = calicoExportPolicy(['10.65.0.0/16'], ['10.65.0.0/26']);
     const attrs = { origin: Origin.IGP, asPath: [] };
-    const call = (p: string) =>
-      policy({ prefix: prefix(p), attrs, path: undefined as never, peer: undefined as never });
-    assert.equal(call('10.65.0.0/26'), attrs);
-    assert.equal(call('10.65.0.5/32'), null);
-    assert.equal(call('0.0.0.0/0'), null);
+    const local = { source: { kind: 'local' } } as unknown as Path;
+    const fromIbgp = { source: { kind: 'peer', ibgp: true } } as unknown as Path;
+    const fromEbgp = { source: { kind: 'peer', ibgp: false } } as unknown as Path;
+    const ibgpPeer = { ibgp: true } as ExportTarget;
+    const ebgpPeer = { ibgp: false } as ExportTarget;
+    const TABLE: [string, string, Path, ExportTarget, boolean][] = [
+      ['our block to anyone', '10.65.0.0/26', local, ebgpPeer, true],
+      ['a host route inside our block, to nobody', '10.65.0.5/32', local, ibgpPeer, false],
+      ['a ToR default route to another eBGP peer: no transit', '0.0.0.0/0', fromEbgp, ebgpPeer, false],
+      ['a ToR default route into the AS: no', '0.0.0.0/0', fromEbgp, ibgpPeer, false],
+      ['a client route we reflect, whatever its prefix', '192.168.31.0/24', fromIbgp, ibgpPeer, true],
+      ['an iBGP-learned non-pool route to an eBGP peer: no', '192.168.31.0/24', fromIbgp, ebgpPeer, false],
+      ['a reflected route inside our block: no', '10.65.0.9/32', fromIbgp, ibgpPeer, false],
+    ];
+    for (const [name, p, path, peer, exported] of TABLE) {
+      assert.equal(policy({ prefix: prefix(p), attrs, path, peer }), exported ? attrs : null, name);
+    }
   });
 });
