@@ -125,6 +125,9 @@ async function runNode(ctx: CliContext, o: RunOptions): Promise<void> {
       throw new CliError(`--backend "${o.backend}" is not a networking backend (use bird for BGP, or none)`);
     childEnv.CALICO_NETWORKING_BACKEND = o.backend;
   }
+  const waitSeconds = Number(o.waitTimeout);
+  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0)
+    throw new CliError(`--wait-timeout "${o.waitTimeout}" is not a number of seconds greater than 0`);
   if (cfg.datastoreType === 'memory' && !o.initSystem && !o.startupOnly)
     throw new CliError(
       'calico-node cannot share an in-memory datastore with calicoctl; use DATASTORE_TYPE=sqlite (with SQLITE_PATH) or etcdv3',
@@ -208,7 +211,7 @@ async function runNode(ctx: CliContext, o: RunOptions): Promise<void> {
     `Process started (pid ${launched.pid}, log ${logFile}, pid file ${pidFile}), checking progress logs.`,
   );
   const readyLine = childEnv.FELIX_ENABLED === 'false' ? 'calico-node starting' : READY_LINE;
-  const outcome = await waitForReady(logFile, launched, Number(o.waitTimeout) * 1000, readyLine);
+  const outcome = await waitForReady(logFile, launched, waitSeconds * 1000, readyLine);
   if (!outcome.ready)
     throw new CliError(
       `calico node failed to start: ${outcome.reason}\n--- last lines of ${logFile} ---\n${outcome.logTail}`,

@@ -49,6 +49,11 @@ describe('calicoctl node run/diags/checksystem in the command tree', () => {
       message: /--backend "quagga" is not a networking backend \(use bird for BGP, or none\)/,
     },
     {
+      name: 'a wait timeout that is not a number',
+      args: ['--wait-timeout', 'soon'],
+      message: /--wait-timeout "soon" is not a number of seconds/,
+    },
+    {
       name: 'an in-memory store, which calico-node could never see',
       args: [],
       env: { DATASTORE_TYPE: 'memory', SQLITE_PATH: '' },
