@@ -33,6 +33,11 @@ interface CaseResult {
    * else the machine runs, so it shows what the code costs when the shared machine is busy.
    */
   readonly cpuMicrosPerAssignment: number;
+  /**
+   * What the CPU time alone would allow on an otherwise idle machine: one core per process, at
+   * most as many cores as there are. An estimate beside the measured rate, not a measurement.
+   */
+  readonly cpuBoundPerSecond: number;
 }
 
 type RepeatedResult = CaseResult & { readonly runsPerSecond: number[] };
@@ -145,6 +150,7 @@ async function runCase(
     perSecond: assignments / seconds,
     conflictsPerAssignment: conflicts / assignments,
     cpuMicrosPerAssignment: cpuMicros / assignments,
+    cpuBoundPerSecond: (1e6 / (cpuMicros / assignments)) * Math.min(processes, cpus().length),
   };
 }
 
@@ -190,6 +196,7 @@ function printTable(name: string, r: BackendResults): void {
       'per second'.padStart(12),
       'conflicts'.padStart(11),
       'CPU µs'.padStart(8),
+      'CPU-bound/s'.padStart(13),
       '   runs (per second)',
     ].join(''),
   );
@@ -202,6 +209,7 @@ function printTable(name: string, r: BackendResults): void {
         c.perSecond.toFixed(0).padStart(12),
         c.conflictsPerAssignment.toFixed(2).padStart(11),
         c.cpuMicrosPerAssignment.toFixed(0).padStart(8),
+        c.cpuBoundPerSecond.toFixed(0).padStart(13),
         `   ${c.runsPerSecond.join(', ')}`,
       ].join(''),
     );
