@@ -16,6 +16,7 @@
  * Nothing else listens in that namespace, so etcd keeps its standard ports 2379 and 2380.
  */
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cidrSize, formatIp, parseCidr, parseIp } from '../net/ip.js';
 import { openDatastore } from '../datastore/open.js';
@@ -142,6 +143,10 @@ export async function startLabEtcd(
   const clash = [...scenario.hosts, ...scenario.routers].find((m) => m.name === ETCD_MEMBER_NAME);
   if (clash)
     throw new Error(`"${ETCD_MEMBER_NAME}" is the lab etcd's name; rename that host or router to use --etcd`);
+  if (spawnSync('sh', ['-c', 'command -v etcd']).status !== 0)
+    throw new Error(
+      '--etcd needs the etcd server: apt-get install etcd-server (scripts/setup.sh installs it)',
+    );
   const ns = etcdNamespace(layout.prefix);
   const attachments = etcdAttachments(scenario);
   plumbing.addNamespace(ns);
