@@ -379,10 +379,11 @@ class BirdRouter extends RouterBase {
 
   async learned(family: Family): Promise<LearnedRoute[]> {
     const table = family === 'ipv4' ? 'master4' : 'master6';
-    return parseBirdRoutes(
-      this.cli('birdc', ['-s', this.sock, 'show', 'route', 'table', table, 'all']),
-      family,
+    const byProtocol = new Map(
+      this.spec.neighbors.map((n) => [BirdRouter.protocolName(n.address), n.address]),
     );
+    const text = this.cli('birdc', ['-s', this.sock, 'show', 'route', 'table', table, 'all']);
+    return parseBirdRoutes(text, family).map((r) => ({ ...r, from: byProtocol.get(r.from) ?? r.from }));
   }
 
   async sessions(): Promise<Record<string, SessionState>> {
