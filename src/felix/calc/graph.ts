@@ -118,10 +118,22 @@ function policyIndexSelector(p: PolicyResource): Selector | undefined {
       ? `(${own}) && ${NAMESPACE_LABEL} == "${p.metadata.namespace ?? DEFAULT_NAMESPACE}"`
       : own;
   try {
-    return parseSelector(text);
+    return parsedSelector(text);
   } catch {
     return undefined;
   }
+}
+
+/** Parsed selectors by text: many policies and rules share a selector, and a Selector is immutable. */
+const parsedSelectors = new Map<string, Selector>();
+function parsedSelector(text: string): Selector {
+  let s = parsedSelectors.get(text);
+  if (s === undefined) {
+    s = parseSelector(text);
+    if (parsedSelectors.size >= 10_000) parsedSelectors.clear();
+    parsedSelectors.set(text, s);
+  }
+  return s;
 }
 
 const samePlan = (a: DirectionPlan, b: DirectionPlan): boolean =>
@@ -426,7 +438,7 @@ export class FelixCalculator {
         key.namespace !== undefined
           ? `(${key.selector || 'all()'}) && ${NAMESPACE_LABEL} == "${key.namespace}"`
           : key.selector;
-      this.index.updateSelector(id, parseSelector(text));
+      this.index.updateSelector(id, parsedSelector(text));
     }
     return id;
   }
@@ -443,8 +455,8 @@ export class FelixCalculator {
     const key = this.setKeys.get(id);
     const out = new Set<string>();
     if (!key?.namespaceSelector) return out;
-    const sel = parseSelector(key.selector);
-    const nsSel = parseSelector(key.namespaceSelector);
+    const sel = parsedSelector(key.selector);
+    const nsSel = parsedSelector(key.namespaceSelector);
     for (const [k, v] of this.views)
       if (sel.evaluate(v.labels) && namespaceSelectorAdmits(nsSel, v, {})) out.add(k);
     return out;

@@ -68,8 +68,14 @@ interface RenderContext {
   readonly netSets: Map<string, IpsetSpec>;
 }
 
+/** Families of the nets and pools rules name; a few distinct texts asked about on every render. */
+const familyMemo = new Map<string, IpVersion | undefined>();
 function familyOf(cidr: string): IpVersion | undefined {
-  return parseIpOrCidr(cidr)?.family;
+  if (familyMemo.has(cidr)) return familyMemo.get(cidr);
+  if (familyMemo.size >= 100_000) familyMemo.clear();
+  const family = parseIpOrCidr(cidr)?.family;
+  familyMemo.set(cidr, family);
+  return family;
 }
 
 function iptProtocol(p: string | number, version: IpVersion): string | undefined {
