@@ -322,6 +322,8 @@ export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOption
         ...hostDatastoreEnv(state, s, h.name),
         NODENAME: h.name,
         CALICO_NETWORKING_BACKEND: s.routing === 'static' ? 'none' : 'bird',
+        // Each lab keeps its nodes' status sockets to itself: node names repeat across labs.
+        CALICO_RUN_DIR: join(dir, 'run'),
       },
       join(dir, 'logs', `${h.name}.log`),
     );

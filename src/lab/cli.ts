@@ -131,7 +131,7 @@ function routeCounts(l: Loaded): { device: string; routes: number; table: string
 }
 
 /** BGP sessions as `calicoctl node status` reports them inside each host (when the speaker runs). */
-function sessions(l: Loaded): ReportSession[] {
+function sessions(l: Loaded, env: NodeJS.ProcessEnv): ReportSession[] {
   const out: ReportSession[] = [];
   for (const h of l.scenario.hosts) {
     const ns = l.layout.nodes.find((n) => n.name === h.name)?.namespace;
@@ -142,6 +142,7 @@ function sessions(l: Loaded): ReportSession[] {
         ...process.env,
         ...hostDatastoreEnv(l.state, l.scenario, h.name),
         NODENAME: h.name,
+        CALICO_RUN_DIR: join(labDir(l.state.lab, env), 'run'),
       },
     });
     for (const line of r.stdout.split('\n')) {
@@ -229,7 +230,7 @@ export function buildLabProgram(io: LabIo): Command {
           `  ${p.kind.padEnd(12)} ${p.name.padEnd(14)} pid ${String(p.pid).padEnd(8)} ${alive ? 'running' : 'NOT RUNNING'}\n`,
         );
       }
-      for (const s of sessions(l)) io.out(`  bgp ${s.from} → ${s.to}: ${s.state}\n`);
+      for (const s of sessions(l, io.env)) io.out(`  bgp ${s.from} → ${s.to}: ${s.state}\n`);
     });
   program
     .command('probe')
@@ -286,7 +287,7 @@ export function buildLabProgram(io: LabIo): Command {
         scenario: l.scenario.name,
         description: l.scenario.description,
         layout: l.layout,
-        sessions: sessions(l),
+        sessions: sessions(l, io.env),
         cells: probe.cells,
         workloads: probe.workloads.map((w) => w.name),
         workloadAddresses: Object.fromEntries(probe.workloads.map((w) => [w.name, w.ip])),
