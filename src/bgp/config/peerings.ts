@@ -17,6 +17,10 @@
  *   or to every node when it names neither ("global"). It peers with `peerIP`/`asNumber`, or with
  *   every Node matching `peerSelector` (their addresses, ASes and listen port). A peer whose address
  *   is our own is skipped ("Skipping ourselves").
+ * - Reverse peerings: a BGPPeer whose remote side is this node (its `peerSelector` matches us, or
+ *   its `peerIP` and AS are ours) also makes us peer, "node specific", with each Calico node on its
+ *   local side (`node`, `nodeSelector`, or all nodes), so a node-to-node peering is configured at
+ *   both ends; confd adds these in a second pass, and an explicit peering to the address wins.
  * - Route reflection: on a node with a cluster ID, a BGPPeer session inside our AS to a peer that is
  *   not in our cluster makes that peer our route-reflector client.
  * - `keepOriginalNextHop` applies to eBGP sessions only; `sourceAddress: None` leaves the choice of
@@ -220,43 +224,65 @@ export function planNodePeerings(
   const sorted = [...resources.bgpPeers].sort(
     (a, b) => scopeRank(a) - scopeRank(b) || a.metadata.name.localeCompare(b.metadata.name),
   );
-  for (const res of sorted) {
-    const where = `BGPPeer ${res.metadata.name}`;
+  const fromBgpPeers = new Set<string>();
+  const sessionFor = (res: BGPPeer, type: PeerType, target: PeerTarget): DesiredPeer | undefined => {
+    const ours = self.addresses[target.family];
+    if (ours === undefined || target.address === ours) return undefined;
+    if (target.node?.name === self.name) return undefined;
     const spec = res.spec;
-    let type: PeerType;
-    if (spec.node !== undefined && spec.node !== '') {
-      if (spec.node !== nodeName) continue;
-      type = 'node specific';
-    } else if (spec.nodeSelector !== undefined && spec.nodeSelector !== '') {
-      const s = selector(spec.nodeSelector, `${where} nodeSelector`);
-      if (s === undefined || !s.evaluate(self.labels)) continue;
-      type = 'node specific';
-    } else {
-      type = 'global';
-    }
+    const ibgp = target.asNumber === self.asNumber;
     const restart = parseDuration(spec.maxRestartTime);
+    return {
+      address: target.address,
+      name: protocolName(type, target.address, target.port, 179),
+      type,
+      family: target.family,
+      port: target.port,
+      asNumber: target.asNumber,
+      passive: false,
+      ...(spec.sourceAddress === 'None' ? {} : { sourceAddress: ours }),
+      routeReflectorClient: ibgp && self.clusterId !== undefined && target.node?.clusterId !== self.clusterId,
+      keepNextHop: !ibgp && spec.keepOriginalNextHop === true,
+      ...(restart !== undefined ? { restartTimeSec: Math.round(restart / 1000) } : {}),
+      ...(target.node ? { peerNode: target.node.name } : {}),
+      bgpPeer: res.metadata.name,
+    };
+  };
+  for (const res of sorted) {
+    const type = forwardType(res, self, selector);
+    if (type === undefined) continue;
     for (const target of peerTargets(res, nodes, global.asNumber, global.listenPort, selector)) {
-      const ours = self.addresses[target.family];
-      if (ours === undefined || target.address === ours) continue;
-      if (target.node?.name === self.name) continue;
-      const ibgp = target.asNumber === self.asNumber;
-      const peer: DesiredPeer = {
-        address: target.address,
-        name: protocolName(type, target.address, target.port, 179),
-        type,
-        family: target.family,
-        port: target.port,
-        asNumber: target.asNumber,
-        passive: false,
-        ...(spec.sourceAddress === 'None' ? {} : { sourceAddress: ours }),
-        routeReflectorClient:
-          ibgp && self.clusterId !== undefined && target.node?.clusterId !== self.clusterId,
-        keepNextHop: !ibgp && spec.keepOriginalNextHop === true,
-        ...(restart !== undefined ? { restartTimeSec: Math.round(restart / 1000) } : {}),
-        ...(target.node ? { peerNode: target.node.name } : {}),
-        bgpPeer: res.metadata.name,
-      };
+      const peer = sessionFor(res, type, target);
+      if (peer === undefined) continue;
       offer(peer);
+      fromBgpPeers.add(peer.address);
+    }
+  }
+
+  // Reverse peerings (confd's second pass over BGPPeers): a BGPPeer that makes node A peer with
+  // Calico node B also makes B peer with A, so both ends of a node-to-node peering are configured
+  // even when only one side matches the resource (the usual route-reflector set-up: clients
+  // select reflectors with peerSelector, and each reflector learns its clients this way). A
+  // peering some BGPPeer asked for explicitly wins over a reverse one to the same address.
+  for (const res of sorted) {
+    const families = reverseFamilies(res, self, global.asNumber, selector);
+    if (families.length === 0) continue;
+    for (const other of reversePeerNodes(res, nodes, selector)) {
+      for (const family of families) {
+        const address = other.addresses[family];
+        if (address === undefined || fromBgpPeers.has(address)) continue;
+        const target: PeerTarget = {
+          address,
+          family,
+          asNumber: other.asNumber,
+          port: global.listenPort,
+          node: other,
+        };
+        const peer = sessionFor(res, 'node specific', target);
+        if (peer === undefined) continue;
+        offer(peer);
+        fromBgpPeers.add(peer.address);
+      }
     }
   }
 
@@ -281,6 +307,58 @@ export function planNodePeerings(
 
 function scopeRank(p: BGPPeer): number {
   return (p.spec.node ?? '') !== '' || (p.spec.nodeSelector ?? '') !== '' ? 1 : 0;
+}
+
+/** The peer type a BGPPeer gives this node's own (forward) peerings, or undefined if it does not apply. */
+function forwardType(
+  res: BGPPeer,
+  self: NodeFacts,
+  selector: (text: string, where: string) => Selector | undefined,
+): PeerType | undefined {
+  const spec = res.spec;
+  if (spec.node !== undefined && spec.node !== '')
+    return spec.node === self.name ? 'node specific' : undefined;
+  if (spec.nodeSelector !== undefined && spec.nodeSelector !== '') {
+    const s = selector(spec.nodeSelector, `BGPPeer ${res.metadata.name} nodeSelector`);
+    return s !== undefined && s.evaluate(self.labels) ? 'node specific' : undefined;
+  }
+  return 'global';
+}
+
+/**
+ * The families in which this node is a peer a BGPPeer points at (its remote side), as confd
+ * reverses them: both families when `peerSelector` matches us; the family of `peerIP` when that
+ * is our address and `asNumber` (else the global AS) is ours.
+ */
+function reverseFamilies(
+  res: BGPPeer,
+  self: NodeFacts,
+  globalAs: number,
+  selector: (text: string, where: string) => Selector | undefined,
+): readonly AddressFamily[] {
+  const spec = res.spec;
+  if (spec.peerSelector !== undefined && spec.peerSelector !== '') {
+    const s = selector(spec.peerSelector, `BGPPeer ${res.metadata.name} peerSelector`);
+    return s !== undefined && s.evaluate(self.labels) ? FAMILIES : [];
+  }
+  const address = spec.peerIP !== undefined ? canonicalIp(spec.peerIP) : undefined;
+  if (address === undefined || (spec.asNumber ?? globalAs) !== self.asNumber) return [];
+  return FAMILIES.filter((f) => self.addresses[f] === address);
+}
+
+/** The Calico nodes on a BGPPeer's local side (`node`, `nodeSelector`, or every node for a global one). */
+function reversePeerNodes(
+  res: BGPPeer,
+  nodes: readonly NodeFacts[],
+  selector: (text: string, where: string) => Selector | undefined,
+): readonly NodeFacts[] {
+  const spec = res.spec;
+  if (spec.nodeSelector !== undefined && spec.nodeSelector !== '') {
+    const s = selector(spec.nodeSelector, `BGPPeer ${res.metadata.name} nodeSelector`);
+    return s === undefined ? [] : nodes.filter((n) => s.evaluate(n.labels));
+  }
+  if (spec.node !== undefined && spec.node !== '') return nodes.filter((n) => n.name === spec.node);
+  return nodes;
 }
 
 function peerTargets(

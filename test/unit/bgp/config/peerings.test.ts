@@ -199,6 +199,128 @@ const ROWS: readonly Row[] = [
     ],
   },
   {
+    name: 'a reflector chosen by peerSelector peers back with every node the BGPPeer applies to, as its clients',
+    node: 'rr',
+    resources: {
+      nodes: [A, B, C, RR],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [peer('peer-with-route-reflectors', { nodeSelector: 'all()', peerSelector: "rr == 'yes'" })],
+    },
+    // The reflector matches nodeSelector too, but its peerSelector finds only itself; the peerings
+    // come from the reverse rule. C is in another AS, so it is an eBGP peer, not a client.
+    peers: [
+      {
+        address: '10.0.0.1',
+        type: 'node specific',
+        asNumber: 64512,
+        routeReflectorClient: true,
+        passive: false,
+        name: 'Node_10_0_0_1',
+        peerNode: 'a',
+        bgpPeer: 'peer-with-route-reflectors',
+        sourceAddress: '10.0.0.5',
+      },
+      { address: '10.0.0.2', type: 'node specific', asNumber: 64512, routeReflectorClient: true },
+      { address: '10.0.0.10', type: 'node specific', asNumber: 65010, routeReflectorClient: false },
+    ],
+  },
+  {
+    name: 'a reverse peering takes the BGPPeer’s own settings (sourceAddress, maxRestartTime)',
+    node: 'rr',
+    resources: {
+      nodes: [A, RR],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [
+        peer('to-rr', {
+          nodeSelector: '!has(rr)',
+          peerSelector: 'has(rr)',
+          sourceAddress: 'None',
+          maxRestartTime: '90s',
+        }),
+      ],
+    },
+    peers: [
+      {
+        address: '10.0.0.1',
+        type: 'node specific',
+        asNumber: 64512,
+        sourceAddress: undefined,
+        restartTimeSec: 90,
+      },
+    ],
+  },
+  {
+    name: 'a BGPPeer naming our address and AS by peerIP makes us peer back with its node',
+    node: 'b',
+    resources: {
+      nodes: [A, B, C],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [peer('a-to-b', { node: 'a', peerIP: '10.0.0.2', asNumber: 64512 })],
+    },
+    peers: [
+      { address: '10.0.0.1', type: 'node specific', asNumber: 64512, peerNode: 'a', bgpPeer: 'a-to-b' },
+    ],
+  },
+  {
+    name: 'a peerIP BGPPeer with an AS that is not ours is not reversed',
+    node: 'b',
+    resources: {
+      nodes: [A, B],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [peer('a-to-b', { node: 'a', peerIP: '10.0.0.2', asNumber: 65999 })],
+    },
+    peers: [],
+  },
+  {
+    name: 'a global BGPPeer to our address is reversed towards every other node',
+    node: 'b',
+    resources: {
+      nodes: [A, B, C],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [peer('all-to-b', { peerIP: '10.0.0.2', asNumber: 64512 })],
+    },
+    peers: [
+      { address: '10.0.0.1', type: 'node specific', asNumber: 64512 },
+      { address: '10.0.0.10', type: 'node specific', asNumber: 65010 },
+    ],
+  },
+  {
+    name: 'a peerSelector reverse peering covers both families of the nodes on the local side',
+    node: 'rr',
+    resources: {
+      nodes: [V6, RR],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [peer('to-rr', { nodeSelector: '!has(rr)', peerSelector: 'has(rr)' })],
+    },
+    // The reflector has no IPv6 address, so only the IPv4 peering exists on its side.
+    peers: [{ address: '10.0.0.7', type: 'node specific', asNumber: 64512, family: 'ipv4' }],
+  },
+  {
+    name: 'an explicit peering wins over a reverse one to the same address',
+    node: 'rr',
+    resources: {
+      nodes: [A, RR],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [
+        peer('to-rr', { nodeSelector: '!has(rr)', peerSelector: 'has(rr)' }),
+        peer('rr-to-a', { node: 'rr', peerIP: '10.0.0.1', asNumber: 64512, maxRestartTime: '30s' }),
+      ],
+    },
+    peers: [
+      { address: '10.0.0.1', type: 'node specific', asNumber: 64512, bgpPeer: 'rr-to-a', restartTimeSec: 30 },
+    ],
+  },
+  {
+    name: 'a node the reverse rule does not reach keeps only its own peerings',
+    node: 'b',
+    resources: {
+      nodes: [A, B, RR],
+      bgpConfiguration: { nodeToNodeMeshEnabled: false },
+      bgpPeers: [peer('to-rr', { nodeSelector: 'all()', peerSelector: 'has(rr)' })],
+    },
+    peers: [{ address: '10.0.0.5', type: 'node specific', asNumber: 64512, routeReflectorClient: false }],
+  },
+  {
     name: 'a reflector does not make an eBGP peer its client',
     node: 'rr',
     resources: {
