@@ -170,6 +170,11 @@ export class BgpSession {
     return this.establishedConnection()?.fsm.negotiated;
   }
 
+  /** Our address on the Established connection, as the socket reports it (next hop self uses it). */
+  get localAddress(): string | undefined {
+    return this.establishedConnection()?.socket?.localAddress;
+  }
+
   /** ManualStart: connect out (unless passive) and accept the peer's connection. */
   start(): void {
     if (!this.stopped) return;

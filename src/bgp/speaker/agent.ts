@@ -48,6 +48,7 @@ import { CeaseSubcode, formatAsPath, type UpdateMessage } from '../wire/index.js
 import type { Prefix } from '../types.js';
 import { calicoExportPolicy } from './export-filter.js';
 import { diffPrefixes, originatedPrefixes, prefixText } from './origination.js';
+import { sessionNextHops } from './next-hop-self.js';
 import { SpeakerInputs, resourceKeyParts, type InputUpdate } from './inputs.js';
 import type { PeerRoutesReply, PeerStatus, SpeakerStatus } from './status.js';
 
@@ -569,10 +570,13 @@ export class BgpAgent {
       families: n.families,
       routeReflectorClient: entry.desired.routeReflectorClient,
       nextHopMode: entry.desired.keepNextHop ? 'keep' : 'auto',
-      localNextHops: {
-        ...(plan?.ipv4 !== undefined ? { ipv4: plan.ipv4 } : {}),
-        ...(plan?.ipv6 !== undefined ? { ipv6: plan.ipv6 } : {}),
-      },
+      localNextHops: sessionNextHops(
+        {
+          ...(plan?.ipv4 !== undefined ? { ipv4: plan.ipv4 } : {}),
+          ...(plan?.ipv6 !== undefined ? { ipv6: plan.ipv6 } : {}),
+        },
+        entry.session.localAddress,
+      ),
       ...(this.exportPolicy ? { exportPolicy: this.exportPolicy } : {}),
     };
   }
