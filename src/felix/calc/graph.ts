@@ -223,6 +223,8 @@ export class FelixCalculator {
   /** Local endpoints whose policies must be resolved again. */
   private readonly dirtyLocal = new Set<string>();
   private readonly localEndpoints = new Map<string, LocalEndpoint>();
+  /** Plans per group of endpoints that resolve alike (see resolvePlans); dropped on policy changes. */
+  private readonly planGroups = new Map<string, { ingress: DirectionPlan; egress: DirectionPlan }>();
 
   // Derived results, dropped when an input changes, so an unchanged part keeps its identity.
   private endpointList: readonly LocalEndpoint[] | undefined;
@@ -340,6 +342,7 @@ export class FelixCalculator {
     // Endpoints it selected: still selected ones need re-ordering; the index reports the others.
     for (const item of this.policyIndex.matchingItems(key)) this.dirtyLocal.add(item);
     const wasUnindexed = this.unindexedPolicies.delete(key);
+    this.planGroups.clear();
     this.activePolicyCache.delete(key);
     this.active = undefined;
     if (policy === undefined) {
@@ -360,6 +363,7 @@ export class FelixCalculator {
   }
 
   private profileChanged(name: string): void {
+    this.planGroups.clear();
     this.profileList = undefined;
     this.activeProfileCache.delete(name);
     this.active = undefined;
@@ -462,6 +466,42 @@ export class FelixCalculator {
     return out;
   }
 
+  /**
+   * The endpoint's ingress and egress plans. Endpoints whose policy index matches are exact (no
+   * namespaceSelector, no unparsed selector) resolve alike when they match the same policies and
+   * name the same profiles, so the result is shared per such group until a policy or profile changes.
+   */
+  private resolvePlans(key: string, view: PolicyEndpoint): { ingress: DirectionPlan; egress: DirectionPlan } {
+    const candidates: PolicyResource[] = [];
+    let exact = this.unindexedPolicies.size === 0;
+    for (const k of this.policyIndex.matchingSelectors(key)) {
+      const p = this.policies.get(k);
+      if (!p) continue;
+      candidates.push(p);
+      if (p.kind === 'NetworkPolicy') exact &&= view.kind === 'WorkloadEndpoint';
+      else exact &&= !p.spec.namespaceSelector?.trim();
+    }
+    for (const k of this.unindexedPolicies) {
+      const p = this.policies.get(k);
+      if (p) candidates.push(p);
+    }
+    const groupKey = exact
+      ? `${view.kind}\u0000${view.profiles.join(',')}\u0000${candidates
+          .map((p) => policyKey(p))
+          .sort()
+          .join('\u0000')}`
+      : undefined;
+    const cached = groupKey === undefined ? undefined : this.planGroups.get(groupKey);
+    if (cached) return cached;
+    this.profileList ??= [...this.profiles.values()];
+    const plans = {
+      ingress: planOf(resolveEndpointPolicies(view, candidates, this.profileList, 'ingress')),
+      egress: planOf(resolveEndpointPolicies(view, candidates, this.profileList, 'egress')),
+    };
+    if (groupKey !== undefined) this.planGroups.set(groupKey, plans);
+    return plans;
+  }
+
   /** Resolves one local endpoint again; keeps the old object (and plans) if nothing changed. */
   private refreshLocalEndpoint(key: string): void {
     const view = this.views.get(key);
@@ -475,18 +515,7 @@ export class FelixCalculator {
       }
       return;
     }
-    const candidates: PolicyResource[] = [];
-    for (const k of this.policyIndex.matchingSelectors(key)) {
-      const p = this.policies.get(k);
-      if (p) candidates.push(p);
-    }
-    for (const k of this.unindexedPolicies) {
-      const p = this.policies.get(k);
-      if (p) candidates.push(p);
-    }
-    this.profileList ??= [...this.profiles.values()];
-    const ingress = planOf(resolveEndpointPolicies(view, candidates, this.profileList, 'ingress'));
-    const egress = planOf(resolveEndpointPolicies(view, candidates, this.profileList, 'egress'));
+    const { ingress, egress } = this.resolvePlans(key, view);
     const networks =
       res.kind === 'WorkloadEndpoint'
         ? (res.spec.ipNetworks ?? []).map((n) => canonicalCidr(n) ?? n)

@@ -5,6 +5,14 @@ import { API_VERSION, type Resource } from '../../../src/api/index.js';
 import { FelixCalculator, type ResourceUpdate } from '../../../src/felix/calc/graph.js';
 import { renderDataplane } from '../../../src/felix/rules/render.js';
 import type { DesiredDataplane } from '../../../src/felix/model.js';
+import {
+  profileMap,
+  resolveEndpointPolicies,
+  workloadEndpointView,
+  type PolicyResource,
+} from '../../../src/policy/index.js';
+import type { FelixState } from '../../../src/felix/calc/graph.js';
+import type { Profile, WorkloadEndpoint } from '../../../src/api/index.js';
 
 const HOST = 'h1';
 
@@ -31,10 +39,14 @@ function wep(i: number, opts: { host: string; app: string; role: string; ip: num
   } as Resource;
 }
 
-function policy(p: number, opts: { app: string; role: string; order: number; namespaced: boolean }) {
+function policy(
+  p: number,
+  opts: { app: string; role: string; order: number; namespaced: boolean; nsSelector?: boolean },
+) {
   const spec = {
     order: opts.order,
     selector: `app == "${opts.app}"`,
+    ...(opts.nsSelector && !opts.namespaced ? { namespaceSelector: 'projectcalico.org/name == "ns2"' } : {}),
     ingress: [
       { action: 'Allow', protocol: 'TCP', source: { selector: `role == "${opts.role}"` } },
       { action: 'Deny', source: { notSelector: `app == "${opts.app}"` } },
@@ -68,7 +80,15 @@ function profile(name: string, role: string) {
 type Op =
   | { op: 'wep'; i: number; local: boolean; app: number; role: number; ip: number; profile: boolean }
   | { op: 'delWep'; i: number }
-  | { op: 'policy'; p: number; app: number; role: number; order: number; namespaced: boolean }
+  | {
+      op: 'policy';
+      p: number;
+      app: number;
+      role: number;
+      order: number;
+      namespaced: boolean;
+      nsSelector: boolean;
+    }
   | { op: 'delPolicy'; p: number; namespaced: boolean }
   | { op: 'profile'; role: number };
 
@@ -90,6 +110,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     role: fc.nat(1),
     order: fc.nat(3),
     namespaced: fc.boolean(),
+    nsSelector: fc.boolean(),
   }),
   fc.record({ op: fc.constant('delPolicy' as const), p: fc.nat(3), namespaced: fc.boolean() }),
   fc.record({ op: fc.constant('profile' as const), role: fc.nat(1) }),
@@ -124,6 +145,7 @@ function toUpdate(o: Op): { key: string; update: ResourceUpdate } {
         role: ROLES[o.role] as string,
         order: o.order,
         namespaced: o.namespaced,
+        nsSelector: o.nsSelector,
       });
       return { key: `${o.namespaced ? 'np' : 'gnp'}/${o.p}`, update: { type: 'set', resource: r } };
     }
@@ -146,6 +168,30 @@ function toUpdate(o: Op): { key: string; update: ResourceUpdate } {
   }
 }
 
+/**
+ * The oracle the calculator's shortcuts (policy index, plans shared per group) must agree with:
+ * every local endpoint resolved against every policy by the policy module itself.
+ */
+function resolvedDirectly(resources: readonly Resource[], state: FelixState): unknown[] {
+  const policies = resources.filter(
+    (r): r is PolicyResource => r.kind === 'GlobalNetworkPolicy' || r.kind === 'NetworkPolicy',
+  );
+  const profiles = resources.filter((r): r is Profile => r.kind === 'Profile');
+  const byKey = new Map(
+    resources
+      .filter((r): r is WorkloadEndpoint => r.kind === 'WorkloadEndpoint')
+      .map((w) => [`${w.metadata.namespace}/${w.metadata.name}`, w]),
+  );
+  return state.endpoints.map((e) => {
+    const wep = byKey.get(e.key);
+    assert.ok(wep, `endpoint ${e.key} exists`);
+    const view = workloadEndpointView(wep, profileMap(profiles));
+    return (['ingress', 'egress'] as const).map((dir) =>
+      resolveEndpointPolicies(view, policies, profiles, dir).tiers.map((t) => t.policies.map((p) => p.key)),
+    );
+  });
+}
+
 /** Plain data, so deepEqual compares contents and not the memoised objects' identities. */
 const plain = (d: DesiredDataplane): unknown => JSON.parse(JSON.stringify(d));
 
@@ -161,14 +207,36 @@ describe('the incremental calculation graph', () => {
           if (update.type === 'set') current.set(key, update.resource);
           else current.delete(key);
           // Render after every step, so stale caches from earlier steps would show.
-          const got = renderDataplane(incremental.state());
+          const state = incremental.state();
+          assert.deepEqual(
+            state.endpoints.map((e) =>
+              [e.ingress, e.egress].map((plan) => plan.tiers.map((t) => t.policies)),
+            ),
+            resolvedDirectly([...current.values()], state),
+          );
+          const got = renderDataplane(state);
           const fresh = new FelixCalculator(HOST);
           for (const resource of current.values()) fresh.apply({ type: 'set', resource });
           assert.deepEqual(plain(got), plain(renderDataplane(fresh.state())));
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
+  });
+
+  test('endpoints with the same labels in different namespaces get only the policies their namespace admits', () => {
+    const calc = new FelixCalculator(HOST);
+    const nsPolicy = policy(0, { app: 'a', role: 'x', order: 1, namespaced: false, nsSelector: true });
+    calc.apply({ type: 'set', resource: nsPolicy });
+    // w0 is in `default`, w1 in `ns2`; both app a, resolved one after the other.
+    calc.apply({ type: 'set', resource: wep(0, { host: HOST, app: 'a', role: 'x', ip: 0 }) });
+    calc.state();
+    calc.apply({ type: 'set', resource: wep(1, { host: HOST, app: 'a', role: 'x', ip: 0 }) });
+    const tiers = calc.state().endpoints.map((e) => [e.key, e.ingress.tiers.flatMap((t) => t.policies)]);
+    assert.deepEqual(tiers, [
+      ['default/w0', []],
+      ['ns2/w1', ['p0']],
+    ]);
   });
 
   const base = (): FelixCalculator => {
