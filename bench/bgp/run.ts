@@ -1,0 +1,379 @@
+/**
+ * BGP end-to-end benchmark: how fast a receiving speaker takes a full table from a real peer into
+ * its RIB and into the kernel, our calico-node against BIRD 2 on the same job.
+ *
+ * For each N (default 10k, 100k, 500k IPv4 /24s) and each receiver, a fresh pair of namespaces:
+ * the announcer, a BIRD 2 with N static routes exported over eBGP (BIRD loads a generated static
+ * table in a moment, where GoBGP would need one CLI call per prefix), and the receiver:
+ *   (a) calico-node with Felix off (our speaker, kernel routes proto 81), or
+ *   (b) BIRD 2 with a kernel protocol exporting to the main table (proto bird).
+ * The clock starts when the receiver reports the session Established (polled every 20 ms), then:
+ *   RIB:    all N accepted (ours: the status socket's per-peer `routesAccepted`; BIRD:
+ *           `birdc show route count`);
+ *   kernel: all N in the main table (line count of the namespace's /proc/net/route, which the
+ *           kernel writes without netlink decoding, minus the lines there before).
+ * CPU seconds are the receiver's user+system time (its waited-for children included: our `ip -batch`,
+ * which BIRD does in-process over netlink) from Established to all-in-kernel; peak RSS is VmHWM.
+ * Polling resolution grows with N and is reported. Both receivers run one after the other, never
+ * together, on this 2-core machine shared with other work; the load average is recorded.
+ *
+ * Usage: node --import tsx bench/bgp/run.ts [N ...]   writes bench/results/bgp.json
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requestStatus, statusSocketPath, type NodeStatusReply } from '../../src/bgp/speaker/index.js';
+import { SqliteDatastore } from '../../src/datastore/sqlite.js';
+import { ResourceClient } from '../../src/datastore/resources.js';
+import { NetnsLab, requireRootAndTools } from '../../test/support/netns.js';
+import { NodeProcess } from '../../test/support/calico-node.js';
+import { createRouter, requireRouter, type BgpRouter } from '../../test/support/bgp-peers.js';
+
+const RECEIVER4 = '10.0.0.1';
+const ANNOUNCER4 = '10.0.0.2';
+const RECEIVER_AS = 64512;
+const ANNOUNCER_AS = 65001;
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
+const SIZES = sizes.length > 0 ? sizes : [10_000, 100_000, 500_000];
+const TIMEOUT_MS = 15 * 60_000;
+const TICKS_PER_SEC = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+type ReceiverKind = 'calico' | 'bird';
+
+interface Measurement {
+  receiver: ReceiverKind;
+  prefixes: number;
+  /** Established → all N in the RIB, ms. */
+  ribMs: number;
+  /** Established → all N in the kernel, ms. */
+  kernelMs: number;
+  /** Receiver CPU (user+sys, children included) from Established to all in the kernel, s. */
+  cpuSec: number;
+  /** Peak resident set (VmHWM), MB. */
+  peakRssMB: number;
+  /** Resident set when the session came up (before the table), MB. */
+  rssAtEstablishedMB: number;
+  /** Peak minus the resident set at Established: what the table itself cost. */
+  tableRssMB: number;
+  pollMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `/24`s from 11.0.0.0 upwards: N distinct prefixes, none overlapping the lab's addresses. */
+function prefixes(n: number): string[] {
+  const out: string[] = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const v = (11 << 16) + i;
+    out[i] = `${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}.0/24`;
+  }
+  return out;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of stat (utime stime cutime cstime) are 11-14 after the command name.
+  const ticks = [11, 12, 13, 14].reduce((s, i) => s + Number(fields[i]), 0);
+  return ticks / TICKS_PER_SEC;
+}
+
+function memoryMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function kernelLines(lab: NetnsLab, ns: string): number {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'wc', '-l', '/proc/net/route'], { encoding: 'utf8' });
+  return Number(r.stdout.trim().split(/\s+/)[0]);
+}
+
+async function until(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  pollMs: number,
+  limitMs = TIMEOUT_MS,
+): Promise<number> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    if (await probe()) return Date.now();
+    if (Date.now() > deadline) throw new Error(`benchmark: timed out waiting until ${what}`);
+    await sleep(pollMs);
+  }
+}
+
+/** The receiver side as the loop below drives it. */
+interface Receiver {
+  pid(): number;
+  established(): Promise<boolean>;
+  ribCount(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function calicoReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Receiver> {
+  const dbPath = join(dir, 'store.sqlite');
+  const store = await SqliteDatastore.open(dbPath);
+  const client = new ResourceClient(store);
+  await client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec: { nodeToNodeMeshEnabled: false, asNumber: RECEIVER_AS },
+  });
+  await client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Node',
+    metadata: { name: 'bench' },
+    spec: { bgp: { ipv4Address: `${RECEIVER4}/24` } },
+  });
+  await client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'BGPPeer',
+    metadata: { name: 'announcer' },
+    spec: { peerIP: ANNOUNCER4, asNumber: ANNOUNCER_AS },
+  });
+  await store.close();
+  const runDir = join(dir, 'run');
+  const node = new NodeProcess(
+    ns,
+    'bench',
+    { DATASTORE_TYPE: 'sqlite', SQLITE_PATH: dbPath, CALICO_RUN_DIR: runDir, LOGLEVEL: 'warn' },
+    ['--no-felix', '--no-ipv6', '--log-level', 'warn'],
+  );
+  const sock = statusSocketPath('bench', runDir);
+  const peer = async () => {
+    try {
+      const reply = (await requestStatus(sock, { request: 'status' }, 30_000)) as NodeStatusReply;
+      return reply.bgp?.peers.find((p) => p.address === ANNOUNCER4);
+    } catch {
+      return undefined;
+    }
+  };
+  // `ip netns exec` execs the program: the child's pid is calico-node's.
+  const pid = node.child.pid ?? 0;
+  void lab;
+  return {
+    pid: () => pid,
+    established: async () => {
+      if (node.child.exitCode !== null) throw new Error(`calico-node exited:\n${node.output}`);
+      return (await peer())?.state === 'Established';
+    },
+    ribCount: async () => (await peer())?.routesAccepted ?? 0,
+    stop: async () => {
+      await node.stop();
+    },
+  };
+}
+
+async function birdReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Receiver> {
+  const conf = join(dir, 'receiver.conf');
+  const sock = join(dir, 'receiver.ctl');
+  writeFileSync(
+    conf,
+    [
+      `router id ${RECEIVER4};`,
+      'protocol device { scan time 10; }',
+      'protocol kernel { ipv4 { export all; import none; }; merge paths on; }',
+      'protocol bgp announcer {',
+      `  local ${RECEIVER4} as ${RECEIVER_AS};`,
+      `  neighbor ${ANNOUNCER4} as ${ANNOUNCER_AS};`,
+      '  connect retry time 1;',
+      '  ipv4 { import all; export none; };',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(
+    'ip',
+    ['netns', 'exec', ns, 'bird', '-f', '-c', conf, '-s', sock, '-P', join(dir, 'r.pid')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const pid = child.pid ?? 0;
+  const birdc = (args: string[]) =>
+    spawnSync('ip', ['netns', 'exec', ns, 'birdc', '-s', sock, ...args], { encoding: 'utf8' }).stdout ?? '';
+  void lab;
+  return {
+    pid: () => pid,
+    established: async () => {
+      if (child.exitCode !== null) throw new Error(`receiving BIRD exited:\n${output}`);
+      return /announcer\s+BGP.*Established/.test(birdc(['show', 'protocols']));
+    },
+    ribCount: async () => {
+      const m = /(\d+) of (\d+) routes/.exec(birdc(['show', 'route', 'protocol', 'announcer', 'count']));
+      return m ? Number(m[1]) : 0;
+    },
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function measure(kind: ReceiverKind, n: number, table: readonly string[]): Promise<Measurement> {
+  const lab = new NetnsLab();
+  const dir = mkdtempSync(join(tmpdir(), 'calico-ts-bench-bgp-'));
+  let announcer: BgpRouter | undefined;
+  let receiver: Receiver | undefined;
+  const pollMs = n <= 10_000 ? 50 : n <= 100_000 ? 200 : 500;
+  try {
+    const rcv = lab.addNamespace('rcv');
+    const ann = lab.addNamespace('ann');
+    lab.veth({ ns: rcv, name: 'eth1' }, { ns: ann, name: 'eth1' });
+    lab.exec(rcv, 'ip', ['addr', 'add', `${RECEIVER4}/24`, 'dev', 'eth1']);
+    lab.exec(ann, 'ip', ['addr', 'add', `${ANNOUNCER4}/24`, 'dev', 'eth1']);
+    announcer = createRouter({
+      kind: 'bird',
+      ns: ann,
+      asNumber: ANNOUNCER_AS,
+      routerId: ANNOUNCER4,
+      address4: ANNOUNCER4,
+      neighbors: [{ address: RECEIVER4, asNumber: RECEIVER_AS, holdTimeSec: 240 }],
+    });
+    await announcer.announce(table);
+    await announcer.start();
+    const baseline = kernelLines(lab, rcv);
+    receiver = kind === 'calico' ? await calicoReceiver(lab, rcv, dir) : await birdReceiver(lab, rcv, dir);
+    const r = receiver;
+    const t0 = await until(`${kind} is Established`, () => r.established(), 20, 60_000);
+    const cpu0 = cpuSeconds(r.pid());
+    const rss0 = memoryMB(r.pid(), 'VmRSS');
+    let tRib: number | undefined;
+    let tKernel: number | undefined;
+    await until(
+      `${kind} has ${n} routes in its RIB and the kernel`,
+      async () => {
+        if (tRib === undefined && (await r.ribCount()) >= n) tRib = Date.now();
+        if (tKernel === undefined && kernelLines(lab, rcv) - baseline >= n) tKernel = Date.now();
+        return tRib !== undefined && tKernel !== undefined;
+      },
+      pollMs,
+    );
+    const cpu1 = cpuSeconds(r.pid());
+    return {
+      receiver: kind,
+      prefixes: n,
+      ribMs: (tRib as number) - t0,
+      kernelMs: (tKernel as number) - t0,
+      cpuSec: Math.round((cpu1 - cpu0) * 100) / 100,
+      peakRssMB: Math.round(memoryMB(r.pid(), 'VmHWM') * 10) / 10,
+      rssAtEstablishedMB: Math.round(rss0 * 10) / 10,
+      tableRssMB: Math.round((memoryMB(r.pid(), 'VmHWM') - rss0) * 10) / 10,
+      pollMs,
+    };
+  } finally {
+    await receiver?.stop().catch(() => undefined);
+    await announcer?.stop().catch(() => undefined);
+    lab.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+async function main(): Promise<void> {
+  requireRootAndTools(['ip', 'wc']);
+  requireRouter('bird');
+  const rows: { prefixes: number; bird: Measurement; calico: Measurement; ratio: Record<string, number> }[] =
+    [];
+  const load: number[][] = [];
+  for (const n of SIZES) {
+    const table = prefixes(n);
+    load.push(loadavg());
+    const bird = await measure('bird', n, table);
+    const calico = await measure('calico', n, table);
+    const ratio = {
+      rib: round2(calico.ribMs / Math.max(1, bird.ribMs)),
+      kernel: round2(calico.kernelMs / Math.max(1, bird.kernelMs)),
+      cpu: round2(calico.cpuSec / Math.max(0.01, bird.cpuSec)),
+      peakRss: round2(calico.peakRssMB / bird.peakRssMB),
+      tableRss: round2(calico.tableRssMB / Math.max(0.1, bird.tableRssMB)),
+    };
+    rows.push({ prefixes: n, bird, calico, ratio });
+    console.log(
+      `N=${n}: RIB ${calico.ribMs} ms vs BIRD ${bird.ribMs} ms (x${ratio.rib}); kernel ${calico.kernelMs} vs ${bird.kernelMs} ms (x${ratio.kernel}); ` +
+        `CPU ${calico.cpuSec} vs ${bird.cpuSec} s (x${ratio.cpu}); peak RSS ${calico.peakRssMB} vs ${bird.peakRssMB} MB (x${ratio.peakRss})`,
+    );
+  }
+  console.log('');
+  console.log(
+    [
+      'prefixes',
+      'receiver',
+      'to RIB ms',
+      'to kernel ms',
+      'CPU s',
+      'peak RSS MB',
+      'RSS at Established MB',
+      'table RSS MB',
+      'poll ms',
+    ].join(' | '),
+  );
+  for (const r of rows) {
+    for (const m of [r.calico, r.bird]) {
+      console.log(
+        [
+          m.prefixes,
+          m.receiver,
+          m.ribMs,
+          m.kernelMs,
+          m.cpuSec,
+          m.peakRssMB,
+          m.rssAtEstablishedMB,
+          m.tableRssMB,
+          m.pollMs,
+        ].join(' | '),
+      );
+    }
+    console.log(
+      [
+        r.prefixes,
+        'ratio ours/BIRD',
+        `x${r.ratio.rib}`,
+        `x${r.ratio.kernel}`,
+        `x${r.ratio.cpu}`,
+        `x${r.ratio.peakRss}`,
+        '',
+        `x${r.ratio.tableRss}`,
+        '',
+      ].join(' | '),
+    );
+  }
+  const targets = rows.map((r) => ({
+    prefixes: r.prefixes,
+    ribWithin1_5x: (r.ratio.rib ?? Infinity) <= 1.5,
+    kernelWithin1_5x: (r.ratio.kernel ?? Infinity) <= 1.5,
+    memoryWithin3x: (r.ratio.peakRss ?? Infinity) <= 3,
+  }));
+  const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'bgp.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        benchmark: 'bgp: announcer BIRD 2 → receiver (calico-node --no-felix vs BIRD 2), eBGP, IPv4 /24s',
+        date: new Date().toISOString(),
+        cpus: cpus().length,
+        loadAverageBeforeEachSize: load,
+        rows,
+        targets,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nwrote ${out}`);
+}
+
+await main();
