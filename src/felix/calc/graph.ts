@@ -136,6 +136,15 @@ function parsedSelector(text: string): Selector {
   return s;
 }
 
+/** Sorts in place and drops repeats (two endpoints may share an address). */
+function sortedUnique(list: string[]): string[] {
+  list.sort();
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (i === 0 || list[i] !== list[i - 1]) list[n++] = list[i] as string;
+  list.length = n;
+  return list;
+}
+
 const samePlan = (a: DirectionPlan, b: DirectionPlan): boolean =>
   a.profiles.length === b.profiles.length &&
   a.profiles.every((p, i) => p === b.profiles[i]) &&
@@ -625,7 +634,7 @@ export class FelixCalculator {
       for (const t of texts[4]) v4.push(t);
       for (const t of texts[6]) v6.push(t);
     }
-    const members = { 4: [...new Set(v4)].sort(), 6: [...new Set(v6)].sort() };
+    const members = { 4: sortedUnique(v4), 6: sortedUnique(v6) };
     const set =
       cached && sameStrings(cached.members[4], members[4]) && sameStrings(cached.members[6], members[6])
         ? cached

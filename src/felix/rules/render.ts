@@ -235,31 +235,41 @@ function rulesChain(
   return hit.chain;
 }
 
-/** Endpoint chains per DirectionPlan (a plan is shared by identity while it does not change). */
-const endpointChainMemo = new WeakMap<DirectionPlan, Map<string, Chain>>();
+/**
+ * Endpoint chain rules per DirectionPlan: endpoints with the same policies share one plan object
+ * (the calculation interns plans), so their chains share one rules array, built once.
+ */
+const planRulesMemo = new WeakMap<DirectionPlan, Map<string, readonly IptRule[]>>();
+/**
+ * The chain objects per endpoint (a LocalEndpoint keeps its identity while it does not change);
+ * kept on the endpoint rather than the shared plan, so they go when the endpoint goes.
+ */
+const endpointChainMemo = new WeakMap<LocalEndpoint, Map<string, Chain>>();
 
 function memoEndpointChain(
+  endpoint: LocalEndpoint,
   name: string,
-  plan: DirectionPlan,
   dir: 'ingress' | 'egress',
   marks: Marks,
   failsafe: readonly IptRule[],
 ): Chain {
-  let byKey = endpointChainMemo.get(plan);
-  if (!byKey) endpointChainMemo.set(plan, (byKey = new Map()));
-  const key = `${name}|${dir}|${marksKey(marks)}|${failsafe.length}`;
-  let chain = byKey.get(key);
+  const plan = endpoint[dir];
+  const rulesKey = `${dir}|${marksKey(marks)}|${failsafe.length}`;
+  const key = `${name}|${rulesKey}`;
+  let chains = endpointChainMemo.get(endpoint);
+  if (!chains) endpointChainMemo.set(endpoint, (chains = new Map()));
+  let chain = chains.get(key);
   if (!chain) {
-    // Endpoints with the same policies share one plan object, and so one rules array.
-    const rulesKey = `${dir}|${marksKey(marks)}|${failsafe.length}`;
-    let rules = byKey.get(rulesKey)?.rules;
+    let byKey = planRulesMemo.get(plan);
+    if (!byKey) planRulesMemo.set(plan, (byKey = new Map()));
+    let rules = byKey.get(rulesKey);
     if (!rules) {
       const c = endpointChain('', plan, dir, marks);
       rules = failsafe.length ? [...failsafe, ...c.rules] : c.rules;
-      byKey.set(rulesKey, { name: '', rules });
+      byKey.set(rulesKey, rules);
     }
     chain = { name, rules };
-    byKey.set(key, chain);
+    chains.set(key, chain);
   }
   return chain;
 }
@@ -494,16 +504,12 @@ function renderVersion(
     ...memoDispatchChains('cali-to-host-endpoint', '-o', hepTargets(toHostEndpointChain), undefined),
   );
   for (const w of workloads) {
-    filter.push(memoEndpointChain(toWorkloadChain(w.iface), w.ingress, 'ingress', marks, []));
-    filter.push(memoEndpointChain(fromWorkloadChain(w.iface), w.egress, 'egress', marks, []));
+    filter.push(memoEndpointChain(w, toWorkloadChain(w.iface), 'ingress', marks, []));
+    filter.push(memoEndpointChain(w, fromWorkloadChain(w.iface), 'egress', marks, []));
   }
   for (const h of hosts) {
-    filter.push(
-      memoEndpointChain(fromHostEndpointChain(h.iface), h.ingress, 'ingress', marks, FAILSAFE_IN_RULES),
-    );
-    filter.push(
-      memoEndpointChain(toHostEndpointChain(h.iface), h.egress, 'egress', marks, FAILSAFE_OUT_RULES),
-    );
+    filter.push(memoEndpointChain(h, fromHostEndpointChain(h.iface), 'ingress', marks, FAILSAFE_IN_RULES));
+    filter.push(memoEndpointChain(h, toHostEndpointChain(h.iface), 'egress', marks, FAILSAFE_OUT_RULES));
   }
   const policyChains = (
     dir: 'ingress' | 'egress',
