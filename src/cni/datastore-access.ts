@@ -3,16 +3,23 @@
  * it names a datastore, else from the environment and calicoctl.cfg exactly as calicoctl resolves it.
  *
  * The SQLite backend is imported on its own and the general `openDatastore` (which loads the etcd
- * client) only for etcd: loading the etcd client costs more than a whole SQLite ADD, and every CNI
+ * client) only for etcd, and calicoctl's configuration resolver only when the network configuration
+ * names no datastore: loading the etcd client costs more than a whole SQLite ADD, and every CNI
  * call is a fresh process.
  */
-import { resolveDatastoreConfig, type DatastoreConfig } from '../datastore/config.js';
+import type { DatastoreConfig } from '../datastore/config.js';
 import type { Datastore } from '../datastore/types.js';
 import type { DatastoreChoice } from './network-config.js';
 import { CniError, CniErrorCode } from './spec.js';
 
-export function datastoreConfigFor(choice: DatastoreChoice, env: NodeJS.ProcessEnv): DatastoreConfig {
+export async function datastoreConfigFor(
+  choice: DatastoreChoice,
+  env: NodeJS.ProcessEnv,
+): Promise<DatastoreConfig> {
   if (choice.kind === 'configured') return choice.config;
+  // calicoctl's resolver reads calicoctl.cfg with the YAML library, which costs a good part of a
+  // CNI call to load; only calls that name no datastore pay for it.
+  const { resolveDatastoreConfig } = await import('../datastore/config.js');
   try {
     return resolveDatastoreConfig({
       env,

@@ -8,6 +8,7 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { IpamClient } from '../ipam/index.js';
 import { ResourceClient } from '../datastore/resources.js';
+import type { DatastoreConfig } from '../datastore/config.js';
 import type { Datastore } from '../datastore/types.js';
 import { ProcessRunner, type CommandRunner } from '../kernel/runner.js';
 import {
@@ -52,7 +53,7 @@ export interface PluginEnvironment {
   readonly stdin: string;
   readonly runner?: CommandRunner;
   readonly dataplane?: WorkloadDataplane;
-  readonly openDatastore?: (config: ReturnType<typeof datastoreConfigFor>) => Promise<Datastore>;
+  readonly openDatastore?: (config: DatastoreConfig) => Promise<Datastore>;
   readonly nodeNameLookups?: NodeNameLookups;
   readonly log?: DeferredLog;
 }
@@ -120,7 +121,9 @@ async function respond(
   try {
     const result = await body(async (config) => {
       version = config.cniVersion;
-      datastore = await (pe.openDatastore ?? openCniDatastore)(datastoreConfigFor(config.datastore, pe.env));
+      datastore = await (pe.openDatastore ?? openCniDatastore)(
+        await datastoreConfigFor(config.datastore, pe.env),
+      );
       return datastore;
     });
     if (!result) return { stdout: '', exitCode: 0 };
