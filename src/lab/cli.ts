@@ -121,11 +121,16 @@ async function runProbe(
   });
 }
 
-/** Routes per device: a host's Calico routes (everything but connected routes), a router's BGP routes. */
+/**
+ * Routes per device: a host's Calico routes (everything but connected routes), a router's BGP routes.
+ * An ECMP route is one route: its indented `nexthop` lines are not counted.
+ */
 function routeCounts(l: Loaded): { device: string; routes: number; table: string }[] {
   return l.layout.nodes.map((n) => {
     const table = spawnSync('ip', ['-n', n.namespace, 'route', 'show'], { encoding: 'utf8' }).stdout;
-    const routes = table.split('\n').filter((line) => line.trim() && !/\bproto kernel\b/.test(line)).length;
+    const routes = table
+      .split('\n')
+      .filter((line) => /^\S/.test(line) && !/\bproto kernel\b/.test(line)).length;
     return { device: n.name, routes, table };
   });
 }

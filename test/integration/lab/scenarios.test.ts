@@ -16,7 +16,7 @@ import { requireRootAndTools } from '../../support/netns.js';
 interface Case {
   scenario: Topology;
   sessions: number;
-  plan: { hosts: number; racks: number };
+  plan: { hosts: number; racks: number; reflectors?: number };
   /** device kind in the plan → devices of the scenario */
   devices: Record<string, RegExp>;
   check?: (lab: string) => void;
@@ -27,6 +27,15 @@ const routeTable = (ns: string, prefix?: string) =>
 
 const CASES: Case[] = [
   { scenario: 'mesh', sessions: 20, plan: { hosts: 5, racks: 1 }, devices: { host: /^h\d$/ } },
+  {
+    // h1 is the reflector (a host without workloads, so it holds only its clients' blocks: the
+    // plan's reflector row); h2..h4 are the plan's hosts. Each client lists its session to h1,
+    // and h1 one to each client.
+    scenario: 'route-reflector',
+    sessions: 6,
+    plan: { hosts: 3, racks: 1, reflectors: 1 },
+    devices: { host: /^h[2-9]$/, 'route reflector': /^h1$/ },
+  },
   {
     scenario: 'as-per-rack',
     sessions: 6,
@@ -52,6 +61,30 @@ const CASES: Case[] = [
         ['default'],
         `a host learns only a default route:\n${table}`,
       );
+    },
+  },
+  {
+    // The reflectors are BIRD routers, one per plane; the plan's host row holds for h1..h4, where
+    // each remote block is one route with a next hop on every plane.
+    scenario: 'l2-planes',
+    sessions: 16,
+    plan: { hosts: 4, racks: 1 },
+    devices: { host: /^h\d$/ },
+    check: (lab) => {
+      const block = routeTable(`cl-${lab}-h1`, '10.247.0.64/26');
+      const hops = block.split('\n').filter((l) => /^\s+nexthop via /.test(l));
+      assert.deepEqual(
+        hops.map((l) => l.trim().split(' ')[4]),
+        ['n-plane1', 'n-plane2', 'n-plane3', 'n-plane4'],
+        `one next hop per plane:\n${block}`,
+      );
+      for (const h of ['h1', 'h2', 'h3', 'h4']) {
+        const table = routeTable(`cl-${lab}-${h}`);
+        const learned = table.split('\n').filter((l) => / proto (81|bird) /.test(l));
+        const single = learned.filter((l) => / via /.test(l));
+        assert.deepEqual(single, [], `${h}: every learned block is an ECMP route over the planes:\n${table}`);
+        assert.equal(learned.length, 3, `${h}: three remote blocks:\n${table}`);
+      }
     },
   },
 ];
