@@ -68,9 +68,30 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (set.size === 0) map.delete(key);
 }
 
-/** Key for the (label key, value) maps; NUL cannot appear in a label key. */
-function pairKey(key: string, value: string): string {
-  return `${key}\u0000${value}`;
+/**
+ * Sets filed by (label key, value). Two levels of maps rather than one keyed on a joined string:
+ * the label strings already exist (and hash once), a joined string would be built and hashed on
+ * every lookup, which dominates loading thousands of endpoints.
+ */
+class PairIndex {
+  private readonly byKey = new Map<string, Map<string, Set<string>>>();
+
+  get(key: string, value: string): Set<string> | undefined {
+    return this.byKey.get(key)?.get(value);
+  }
+
+  add(key: string, value: string, id: string): void {
+    let values = this.byKey.get(key);
+    if (values === undefined) this.byKey.set(key, (values = new Map()));
+    addTo(values, value, id);
+  }
+
+  remove(key: string, value: string, id: string): void {
+    const values = this.byKey.get(key);
+    if (values === undefined) return;
+    removeFrom(values, value, id);
+    if (values.size === 0) this.byKey.delete(key);
+  }
 }
 
 export class LabelIndex {
@@ -78,9 +99,9 @@ export class LabelIndex {
   private readonly selectors = new Map<string, SelectorState>();
   private readonly parents = new Map<string, ParentState>();
   /** Items by each (key, value) of their effective labels. */
-  private readonly itemsByPair = new Map<string, Set<string>>();
+  private readonly itemsByPair = new PairIndex();
   /** Anchored selectors by each (anchor key, allowed value). */
-  private readonly anchoredByPair = new Map<string, Set<string>>();
+  private readonly anchoredByPair = new PairIndex();
   /** Selectors by each label key they read other than their anchor key. */
   private readonly readersByKey = new Map<string, Set<string>>();
   /** Selectors with no anchor: they must meet every new item. */
@@ -151,7 +172,7 @@ export class LabelIndex {
     if (prior === undefined) {
       const item: ItemState = { own: labels, parents: parentIds, effective, matches: new Set() };
       this.items.set(id, item);
-      for (const [k, v] of effective) addTo(this.itemsByPair, pairKey(k, v), id);
+      for (const [k, v] of effective) this.itemsByPair.add(k, v, id);
       this.checkNewItem(id, item);
     } else {
       prior.own = labels;
@@ -170,7 +191,7 @@ export class LabelIndex {
         this.parents.delete(p);
       }
     }
-    for (const [k, v] of item.effective) removeFrom(this.itemsByPair, pairKey(k, v), id);
+    for (const [k, v] of item.effective) this.itemsByPair.remove(k, v, id);
     this.items.delete(id);
     for (const selectorId of item.matches) {
       this.selectors.get(selectorId)?.matches.delete(id);
@@ -227,7 +248,7 @@ export class LabelIndex {
     let anchorItems = Infinity;
     for (const [key, values] of selector.requiredLabelValues()) {
       let items = 0;
-      for (const v of values) items += this.itemsByPair.get(pairKey(key, v))?.size ?? 0;
+      for (const v of values) items += this.itemsByPair.get(key, v)?.size ?? 0;
       if (
         anchor === undefined ||
         items < anchorItems ||
@@ -251,19 +272,19 @@ export class LabelIndex {
   private fileSelector(id: string, s: SelectorState): void {
     if (s.impossible) return;
     if (s.anchor === undefined) this.unanchored.add(id);
-    else for (const v of s.anchor.values) addTo(this.anchoredByPair, pairKey(s.anchor.key, v), id);
+    else for (const v of s.anchor.values) this.anchoredByPair.add(s.anchor.key, v, id);
     for (const k of s.otherKeys) addTo(this.readersByKey, k, id);
   }
 
   private unfileSelector(id: string, s: SelectorState): void {
     if (s.impossible) return;
     if (s.anchor === undefined) this.unanchored.delete(id);
-    else for (const v of s.anchor.values) removeFrom(this.anchoredByPair, pairKey(s.anchor.key, v), id);
+    else for (const v of s.anchor.values) this.anchoredByPair.remove(s.anchor.key, v, id);
     for (const k of s.otherKeys) removeFrom(this.readersByKey, k, id);
   }
 
   private *itemsWithAnchor(anchor: NonNullable<SelectorState['anchor']>): Iterable<string> {
-    for (const v of anchor.values) yield* this.itemsByPair.get(pairKey(anchor.key, v)) ?? [];
+    for (const v of anchor.values) yield* this.itemsByPair.get(anchor.key, v) ?? [];
   }
 
   private effectiveLabels(own: Labels, parentIds: readonly string[]): Map<string, string> {
@@ -283,7 +304,7 @@ export class LabelIndex {
   private checkNewItem(id: string, item: ItemState): void {
     const candidates = new Set(this.unanchored);
     for (const [k, v] of item.effective) {
-      for (const selectorId of this.anchoredByPair.get(pairKey(k, v)) ?? []) candidates.add(selectorId);
+      for (const selectorId of this.anchoredByPair.get(k, v) ?? []) candidates.add(selectorId);
     }
     for (const selectorId of candidates) this.recheck(selectorId, id, item);
   }
@@ -297,15 +318,15 @@ export class LabelIndex {
       return;
     }
     for (const [k, before, after] of changed) {
-      if (before !== undefined) removeFrom(this.itemsByPair, pairKey(k, before), id);
-      if (after !== undefined) addTo(this.itemsByPair, pairKey(k, after), id);
+      if (before !== undefined) this.itemsByPair.remove(k, before, id);
+      if (after !== undefined) this.itemsByPair.add(k, after, id);
     }
     item.effective = next;
     const candidates = new Set<string>();
     for (const [k, before, after] of changed) {
       for (const v of [before, after]) {
         if (v === undefined) continue;
-        for (const selectorId of this.anchoredByPair.get(pairKey(k, v)) ?? []) candidates.add(selectorId);
+        for (const selectorId of this.anchoredByPair.get(k, v) ?? []) candidates.add(selectorId);
       }
       for (const selectorId of this.readersByKey.get(k) ?? []) candidates.add(selectorId);
     }
