@@ -4,6 +4,12 @@
  * dataplane in place and is retried with backoff, and a periodic refresh (FelixConfiguration
  * `iptablesRefreshInterval`, default 90 s) re-applies everything so whatever someone else changed in
  * our chains is put back. Readiness means "the first complete apply succeeded".
+ *
+ * Two kinds of apply: a datastore update (a label change, a new endpoint) asks for an incremental
+ * one, where the drivers trust what they last wrote and the calculation and renderer hand back the
+ * same objects for everything the update did not touch, so it costs about what changed; the refresh
+ * timer asks for a full one, which reads iptables, ipsets and routes back from the kernel. A failed
+ * apply leaves the drivers' memory empty, so its retry reads the kernel too.
  */
 import type { Datastore } from '../datastore/types.js';
 import { syncPrefix, type SyncerUpdate } from '../datastore/syncer.js';
@@ -162,7 +168,7 @@ export class FelixAgent {
     this.refreshTimer = setInterval(() => this.schedule(true), Math.max(100, this.refreshIntervalMs()));
   }
 
-  /** Asks for an apply soon; several updates in a burst become one apply. */
+  /** Asks for an apply soon (`full`: read the kernel back); several updates in a burst become one apply. */
   private schedule(full = false): void {
     if (this.stopped || !this.resourcesInSync || !this.blocksInSync) return;
     this.pending = true;
