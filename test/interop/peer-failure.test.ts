@@ -24,32 +24,37 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One router (v4 session, small hold time, optional graceful restart) and our node peering with it. */
 async function setUp(kind: (typeof ROUTER_KINDS)[number], gracefulRestartSec?: number) {
   const lab = new InteropLab();
-  const peer = lab.addRouter(kind, ({ routerId }) => ({
-    kind,
-    asNumber: PEER_AS,
-    routerId,
-    neighbors: [
-      {
-        address: NODE4,
-        asNumber: OUR_AS,
-        holdTimeSec: HOLD_SEC,
-        ...(gracefulRestartSec !== undefined ? { gracefulRestartSec } : {}),
-      },
-    ],
-  }));
-  await peer.announce([KEPT, DROPPED]);
-  await peer.start();
-  await lab.startNode({
-    asNumber: OUR_AS,
-    peers: [{ name: 'peer', peerIP: peer.spec.address4 ?? '', asNumber: PEER_AS }],
-  });
-  const via = peer.spec.address4 ?? '';
-  await lab.until(
-    `our kernel has ${kind}'s routes`,
-    () => lab.kernelRoutes('ipv4'),
-    (k) => k[KEPT]?.[0] === via && k[DROPPED]?.[0] === via,
-  );
-  return { lab, peer, via };
+  try {
+    const peer = lab.addRouter(kind, ({ routerId }) => ({
+      kind,
+      asNumber: PEER_AS,
+      routerId,
+      neighbors: [
+        {
+          address: NODE4,
+          asNumber: OUR_AS,
+          holdTimeSec: HOLD_SEC,
+          ...(gracefulRestartSec !== undefined ? { gracefulRestartSec } : {}),
+        },
+      ],
+    }));
+    await peer.announce([KEPT, DROPPED]);
+    await peer.start();
+    await lab.startNode({
+      asNumber: OUR_AS,
+      peers: [{ name: 'peer', peerIP: peer.spec.address4 ?? '', asNumber: PEER_AS }],
+    });
+    const via = peer.spec.address4 ?? '';
+    await lab.until(
+      `our kernel has ${kind}'s routes`,
+      () => lab.kernelRoutes('ipv4'),
+      (k) => k[KEPT]?.[0] === via && k[DROPPED]?.[0] === via,
+    );
+    return { lab, peer, via };
+  } catch (e) {
+    await lab.close();
+    throw e;
+  }
 }
 
 for (const kind of ROUTER_KINDS) {

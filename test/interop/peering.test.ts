@@ -60,6 +60,15 @@ for (const c of CASES) {
         () => lab.ourSessions(),
         (s) => s[peerAddress.ipv4] === 'Established' && s[peerAddress.ipv6] === 'Established',
       );
+      const status = await lab.status();
+      assert.deepEqual(
+        status.peers.map((p) => [p.address, p.type, p.asNumber]),
+        [
+          [peerAddress.ipv4, 'global', c.peerAs],
+          [peerAddress.ipv6, 'global', c.peerAs],
+        ],
+        'node status lists both BGPPeers as global peers',
+      );
       await lab.until(
         `${c.kind} has both sessions up`,
         () => peer.sessions(),
