@@ -80,11 +80,11 @@ export function containerBatch(w: VethWiring): string {
       `neigh replace ${IPV4_GATEWAY} lladdr ${HOST_SIDE_MAC} dev ${dev} nud permanent`,
     );
   // nodad: the address is ours alone (IPAM), and waiting for duplicate detection would delay traffic.
-  for (const a of v6) lines.push(`-6 addr add ${a} dev ${dev} nodad`);
+  for (const a of v6) lines.push(`addr add ${a} dev ${dev} nodad`);
   if (v6.length)
     lines.push(
-      `-6 route add default via ${IPV6_GATEWAY} dev ${dev}`,
-      `-6 neigh replace ${IPV6_GATEWAY} lladdr ${HOST_SIDE_MAC} dev ${dev} nud permanent`,
+      `route add default via ${IPV6_GATEWAY} dev ${dev}`,
+      `neigh replace ${IPV6_GATEWAY} lladdr ${HOST_SIDE_MAC} dev ${dev} nud permanent`,
     );
   return lines.join('\n') + '\n';
 }

@@ -303,6 +303,55 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
     assert.deepEqual(await resources.list('WorkloadEndpoint'), []);
   });
 
+  test('ipam check finds the address of a container whose endpoint is gone, and not that of a live one', async () => {
+    const live = newContainer();
+    const lost = newContainer();
+    assert.equal((await call('ADD', live)).code, 0);
+    const r = await call('ADD', lost);
+    const lostIp = String((r.json?.ips as { address: string }[])[0]?.address).replace('/32', '');
+    // The runtime lost track of the container: its endpoint went away, its DEL never came.
+    const wep = (await resources.list('WorkloadEndpoint')).find((w) => w.spec.containerID === lost.id);
+    assert.ok(wep);
+    await resources.delete('WorkloadEndpoint', wep.metadata.name, wep.metadata.namespace);
+    const leaked = (await ipam.check()).problems.filter((p) => p.kind === 'leaked-address');
+    assert.deepEqual(
+      leaked.map((p) => [p.ip, p.handle]),
+      [[lostIp, handleOf(lost)]],
+    );
+    for (const c of [live, lost]) assert.equal((await call('DEL', c)).code, 0);
+    assert.deepEqual(
+      (await ipam.check()).problems.filter((p) => p.kind === 'leaked-address'),
+      [],
+    );
+  });
+
+  test('dual stack: a /32 and a /128, IPv6 default via the host side link-local, and the containers ping over IPv6', async () => {
+    await resources.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'IPPool',
+      metadata: { name: 'pool6' },
+      spec: { cidr: 'fd00:77::/120', blockSize: 124 },
+    });
+    lab.exec(hostNs, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+    const dual = { ...network, ipam: { type: 'calico-ipam', assign_ipv6: 'true' } };
+    const [a, b] = [newContainer(), newContainer()];
+    const results = [await call('ADD', a, dual), await call('ADD', b, dual)];
+    for (const r of results) assert.equal(r.code, 0, r.stdout + r.stderr);
+    const v6Of = (r: PluginRun) =>
+      (r.json?.ips as { address: string }[]).map((i) => i.address).find((x) => x.includes(':'));
+    const [ipA6, ipB6] = results.map(v6Of);
+    assert.match(String(ipA6), /^fd00:77::[0-9a-f]*\/128$/);
+    assert.match(lab.exec(nsOf(a), 'ip', ['-6', 'route']), /default via fe80::ecee:eeff:feee:eeee dev eth0/);
+    let pinged = false;
+    for (let i = 0; i < 20 && !pinged; i++) {
+      pinged = lab.try(nsOf(a), 'ping', ['-6', '-c1', '-W1', String(ipB6).replace('/128', '')]).status === 0;
+      if (!pinged) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(pinged, `a pings b at ${ipB6}`);
+    for (const c of [a, b]) assert.equal((await call('DEL', c, dual)).code, 0);
+    await resources.delete('IPPool', 'pool6');
+  });
+
   test('eight ADDs at once get eight different addresses', async () => {
     const containers = Array.from({ length: 8 }, () => newContainer());
     const results = await Promise.all(containers.map((c) => call('ADD', c)));

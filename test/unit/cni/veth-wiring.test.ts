@@ -57,9 +57,9 @@ describe('wiring a workload veth', () => {
         'route add 169.254.1.1 dev eth0 scope link',
         'route add default via 169.254.1.1 dev eth0',
         'neigh replace 169.254.1.1 lladdr ee:ee:ee:ee:ee:ee dev eth0 nud permanent',
-        '-6 addr add fd00::5/128 dev eth0 nodad',
-        '-6 route add default via fe80::ecee:eeff:feee:eeee dev eth0',
-        '-6 neigh replace fe80::ecee:eeff:feee:eeee lladdr ee:ee:ee:ee:ee:ee dev eth0 nud permanent',
+        'addr add fd00::5/128 dev eth0 nodad',
+        'route add default via fe80::ecee:eeff:feee:eeee dev eth0',
+        'neigh replace fe80::ecee:eeff:feee:eeee lladdr ee:ee:ee:ee:ee:ee dev eth0 nud permanent',
         '',
       ].join('\n'),
     );
