@@ -144,3 +144,57 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
     // Aborted: the caller checks the signal.
   }
 }
+
+/** The updates that change a consumer's copy (not the syncer's own in-sync and resyncing notes). */
+export type SyncerChange = Extract<SyncerUpdate, { readonly type: 'added' | 'modified' | 'deleted' }>;
+
+/**
+ * A long-running consumer of one prefix (Felix, the BGP speaker): it applies changes to its copy
+ * and recomputes from the copy when something mattered. Both kept the same loop around
+ * `syncPrefix`; `followPrefix` is that loop, so they cannot drift apart on what a resync or a
+ * failed syncer means.
+ */
+export interface PrefixFollower {
+  /** Applies one change; returns false when it changed nothing the consumer acts on. */
+  change(update: SyncerChange): boolean | void;
+  /** Everything up to `revision` has been delivered (after the first listing and each re-list). */
+  inSync(revision: number): void;
+  resyncing(reason: string): void;
+  /** After a change that mattered, and after each in-sync: recompute (coalescing is the consumer's). */
+  settle(): void;
+  /** The syncer stopped with an error; not called when `signal` ended it. */
+  failed(error: unknown): void;
+}
+
+/** Runs `syncPrefix` for `prefix` into `follower` until `options.signal` aborts or the syncer fails. */
+export async function followPrefix(
+  datastore: Datastore,
+  prefix: string,
+  follower: PrefixFollower,
+  options: SyncerOptions = {},
+): Promise<void> {
+  try {
+    for await (const update of syncPrefix(datastore, prefix, options)) {
+      switch (update.type) {
+        case 'in-sync':
+          follower.inSync(update.revision);
+          follower.settle();
+          break;
+        case 'resyncing':
+          follower.resyncing(update.reason);
+          break;
+        case 'added':
+        case 'modified':
+        case 'deleted':
+          if (follower.change(update) !== false) follower.settle();
+          break;
+        default: {
+          const never: never = update;
+          throw new Error(`unknown syncer update ${JSON.stringify(never)}`);
+        }
+      }
+    }
+  } catch (error) {
+    if (!options.signal?.aborted) follower.failed(error);
+  }
+}

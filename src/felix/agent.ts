@@ -12,7 +12,7 @@
  * apply leaves the drivers' memory empty, so its retry reads the kernel too.
  */
 import type { Datastore } from '../datastore/types.js';
-import { syncPrefix, type SyncerUpdate } from '../datastore/syncer.js';
+import { followPrefix, type SyncerUpdate } from '../datastore/syncer.js';
 import { decodeResource } from '../datastore/resources.js';
 import { RESOURCE_PREFIX, lookupKind } from '../api/kinds.js';
 import { parseDuration } from '../api/values.js';
@@ -109,27 +109,22 @@ export class FelixAgent {
     this.scheduleRefresh();
   }
 
-  private async follow(
-    prefix: string,
-    onUpdate: (u: SyncerUpdate) => void,
-    onSync: () => void,
-  ): Promise<void> {
-    try {
-      for await (const u of syncPrefix(this.opts.datastore, prefix, { signal: this.abort.signal })) {
-        if (u.type === 'in-sync') {
-          onSync();
-          this.schedule();
-        } else if (u.type === 'resyncing') {
+  private follow(prefix: string, onUpdate: (u: SyncerUpdate) => void, onSync: () => void): Promise<void> {
+    return followPrefix(
+      this.opts.datastore,
+      prefix,
+      {
+        change: (u) => onUpdate(u),
+        inSync: onSync,
+        resyncing: (reason) => {
           this.metrics.resyncs++;
-          this.opts.logger.warn({ reason: u.reason }, 'datastore watch lost; resyncing');
-        } else {
-          onUpdate(u);
-          this.schedule();
-        }
-      }
-    } catch (e) {
-      if (!this.abort.signal.aborted) this.opts.logger.error({ err: e, prefix }, 'syncer stopped');
-    }
+          this.opts.logger.warn({ reason }, 'datastore watch lost; resyncing');
+        },
+        settle: () => this.schedule(),
+        failed: (e) => this.opts.logger.error({ err: e, prefix }, 'syncer stopped'),
+      },
+      { signal: this.abort.signal },
+    );
   }
 
   private onResource(u: SyncerUpdate): void {

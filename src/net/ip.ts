@@ -72,9 +72,17 @@ function formatIpv4(v: bigint): string {
 }
 
 function formatIpv6(v: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952 4.2: compress the longest run of two or more zero groups, the first one on a tie.
+  const groups: number[] = new Array<number>(8);
+  for (let i = 0; i < 8; i++) groups[i] = Number((v >> BigInt((7 - i) * 16)) & 0xffffn);
+  return formatIpv6Groups(groups);
+}
+
+/**
+ * RFC 5952 text of an IPv6 address given as its eight 16-bit groups: lowercase, no leading zeros,
+ * the longest run of two or more zero groups as `::` (the first one on a tie). The BGP codec calls
+ * it once per IPv6 prefix it decodes, so it stays a plain loop over numbers.
+ */
+export function formatIpv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {
@@ -90,9 +98,10 @@ function formatIpv6(v: bigint): string {
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  if (bestStart < 0) return groups.map((g) => g.toString(16)).join(':');
+  const head = groups.slice(0, bestStart).map((g) => g.toString(16));
+  const tail = groups.slice(bestStart + bestLen).map((g) => g.toString(16));
+  return `${head.join(':')}::${tail.join(':')}`;
 }
 
 /** Canonical text of an address, or undefined if it is not one. */

@@ -26,7 +26,7 @@
  */
 import { RESOURCE_PREFIX } from '../../api/kinds.js';
 import { decodeResource } from '../../datastore/resources.js';
-import { syncPrefix, type SyncerUpdate } from '../../datastore/syncer.js';
+import { followPrefix, type SyncerUpdate } from '../../datastore/syncer.js';
 import type { Datastore } from '../../datastore/types.js';
 import { hostAffinityPrefix, parseAffinityKey } from '../../ipam/keys.js';
 import type { CommandRunner } from '../../kernel/runner.js';
@@ -252,26 +252,22 @@ export class BgpAgent {
 
   // ---- datastore -----------------------------------------------------------------------------
 
-  private async follow(
-    prefix: string,
-    onUpdate: (u: SyncerUpdate) => boolean,
-    onSync: () => void,
-  ): Promise<void> {
-    try {
-      for await (const u of syncPrefix(this.opts.datastore, prefix, { signal: this.abort.signal })) {
-        if (u.type === 'in-sync') {
-          onSync();
-          this.queueReplan();
-        } else if (u.type === 'resyncing') {
+  private follow(prefix: string, onUpdate: (u: SyncerUpdate) => boolean, onSync: () => void): Promise<void> {
+    return followPrefix(
+      this.opts.datastore,
+      prefix,
+      {
+        change: onUpdate,
+        inSync: onSync,
+        resyncing: (reason) => {
           this.metrics.resyncs++;
-          this.log.warn({ reason: u.reason }, 'datastore watch lost; resyncing');
-        } else if (onUpdate(u)) {
-          this.queueReplan();
-        }
-      }
-    } catch (e) {
-      if (!this.abort.signal.aborted) this.log.error({ err: (e as Error).message, prefix }, 'syncer stopped');
-    }
+          this.log.warn({ reason }, 'datastore watch lost; resyncing');
+        },
+        settle: () => this.queueReplan(),
+        failed: (e) => this.log.error({ err: (e as Error).message, prefix }, 'syncer stopped'),
+      },
+      { signal: this.abort.signal },
+    );
   }
 
   private queueReplan(): void {

@@ -1,8 +1,9 @@
 /**
  * IP addresses and NLRI prefixes between their wire form (octets, RFC 4271 4.3 length+prefix) and the
  * canonical text of src/bgp/types.ts. Hand-written loops rather than `net`/URL parsing because the
- * codec runs this once per prefix in every UPDATE; text for IPv6 follows RFC 5952.
+ * codec runs this once per prefix in every UPDATE; IPv6 text is src/net/ip.ts's RFC 5952 formatter.
  */
+import { formatIpv6Groups } from '../../net/ip.js';
 import type { AddressFamily, Prefix } from '../types.js';
 
 export function readIPv4(buf: Buffer, at: number): string {
@@ -12,30 +13,7 @@ export function readIPv4(buf: Buffer, at: number): string {
 export function readIPv6(buf: Buffer, at: number): string {
   const groups: number[] = new Array<number>(8);
   for (let i = 0; i < 8; i++) groups[i] = (buf[at + 2 * i]! << 8) | buf[at + 2 * i + 1]!;
-  return formatIPv6Groups(groups);
-}
-
-/** RFC 5952 4: lowercase, no leading zeros, the longest run (>= 2) of zero groups as `::`. */
-function formatIPv6Groups(groups: readonly number[]): string {
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.map((g) => g.toString(16)).join(':');
-  const head = groups.slice(0, bestStart).map((g) => g.toString(16));
-  const tail = groups.slice(bestStart + bestLen).map((g) => g.toString(16));
-  return `${head.join(':')}::${tail.join(':')}`;
+  return formatIpv6Groups(groups);
 }
 
 /** Writes the 4 octets of a dotted quad; returns false if the text is not one. */
