@@ -222,7 +222,7 @@ describe('the incremental calculation graph', () => {
         }
       }),
       {
-        numRuns: 100,
+        numRuns: 60,
         // A shape random sequences seldom reach: same labels, different namespaces, and a policy
         // whose namespaceSelector admits only one of them (plans must not be shared between them).
         examples: [
