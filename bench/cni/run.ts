@@ -3,7 +3,8 @@
 // plugins doing the same job (a veth per container, one address each), invocations interleaved so
 // both see the same machine load. Each call is timed from spawn to exit, as a runtime sees it; both
 // go through `nsenter --net` into the bench's host namespace, whose own cost is measured and shown.
-// Also measured: `calico` VERSION (Node start-up plus module loading, no datastore, no kernel work).
+// Also measured: `calico` VERSION (Node start-up plus module loading, no datastore, no kernel work),
+// and the same ADD/DEL called in one long-lived process (bench/cni/in-process.ts): the work itself.
 //
 // Run (as root): npm run build && node --import tsx bench/cni/run.ts   (BENCH_CNI_CONTAINERS=50)
 // Writes bench/results/cni.json.
@@ -193,10 +194,30 @@ async function main(): Promise<void> {
       nsenterOnly.push((await timedCall(hostNs, '/bin/true', {}, '')).ms);
     }
 
+    // The plugin's own work without start-up: the same calls inside one process in the host namespace.
+    for (let i = 0; i < CONTAINERS; i++) addNs(`i${i}`);
+    const inProcess = JSON.parse(
+      execFileSync(
+        'nsenter',
+        [
+          `--net=/run/netns/${hostNs}`,
+          process.execPath,
+          '--import',
+          'tsx',
+          join(ROOT, 'bench/cni/in-process.ts'),
+          sqlitePath,
+          String(CONTAINERS),
+          `${prefix}-i`,
+        ],
+        { cwd: ROOT, encoding: 'utf8' },
+      ),
+    ) as { add: number[]; del: number[] };
+
     const result = {
       calico: { add: stats(samples.calico.add), del: stats(samples.calico.del) },
       calicoBundle: { add: stats(samples.calicoBundle.add), del: stats(samples.calicoBundle.del) },
       reference: { add: stats(samples.reference.add), del: stats(samples.reference.del) },
+      calicoInProcess: { add: stats(inProcess.add), del: stats(inProcess.del) },
       calicoVersionCommand: stats(version),
       calicoBundleVersionCommand: stats(versionBundle),
       nsenterOverhead: stats(nsenterOnly),
@@ -220,6 +241,8 @@ async function main(): Promise<void> {
       ['calico DEL (dist)', result.calico.del],
       ['calico DEL (bundle)', result.calicoBundle.del],
       ['reference DEL (bridge+host-local)', result.reference.del],
+      ['calico ADD in-process (no start-up)', result.calicoInProcess.add],
+      ['calico DEL in-process (no start-up)', result.calicoInProcess.del],
       ['calico VERSION (dist: start-up only)', result.calicoVersionCommand],
       ['calico VERSION (bundle)', result.calicoBundleVersionCommand],
       ['nsenter + /bin/true (harness cost)', result.nsenterOverhead],

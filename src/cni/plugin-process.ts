@@ -19,7 +19,7 @@ function readStdin(): string {
 export async function runPluginProcess(
   plugin: (pe: PluginEnvironment) => Promise<PluginOutcome>,
 ): Promise<never> {
-  const outcome = await plugin({ env: process.env, stdin: readStdin() });
+  const outcome = await plugin({ env: process.env, stdin: readStdin(), exitsAfterCall: true });
   if (outcome.stdout) writeSync(1, outcome.stdout);
   process.exit(outcome.exitCode);
 }

@@ -56,6 +56,13 @@ export interface PluginEnvironment {
   readonly openDatastore?: (config: DatastoreConfig) => Promise<Datastore>;
   readonly nodeNameLookups?: NodeNameLookups;
   readonly log?: DeferredLog;
+  /**
+   * The process exits right after this call (the real plugin), so the datastore is left to the exit
+   * instead of closed: closing the last SQLite connection checkpoints the write-ahead log, a sync to
+   * disk that costs more than the call's own writes. Committed writes are in the log either way, and
+   * the next opener reads them from there.
+   */
+  readonly exitsAfterCall?: boolean;
 }
 
 export const locatePluginInPath: PluginLocator = (type, cniPath) => {
@@ -136,7 +143,7 @@ async function respond(
     log.log('error', error.message, { code: error.code, details: error.details });
     return { stdout: JSON.stringify(errorObject(error, version)) + '\n', exitCode: 1 };
   } finally {
-    await datastore?.close().catch(() => undefined);
+    if (!pe.exitsAfterCall) await datastore?.close().catch(() => undefined);
     await log.flush().catch(() => undefined);
   }
 }
