@@ -114,7 +114,8 @@ export interface IpamCheckReport {
 /** The handle's container ID under Calico's `<network>.<containerID>` convention (or the handle itself). */
 function handleBelongsToWorkload(handle: string, containerIds: ReadonlySet<string>): boolean {
   if (containerIds.has(handle)) return true;
-  const dot = handle.indexOf('.');
+  // Network names may contain dots; container IDs do not.
+  const dot = handle.lastIndexOf('.');
   return dot >= 0 && containerIds.has(handle.slice(dot + 1));
 }
 
