@@ -55,6 +55,14 @@ describe('ipam check', () => {
       [{ kind: 'leaked-address', ip: '10.0.0.0', block: '10.0.0.0/29', handle: 'net.c1' }],
     ],
     [
+      'a handle whose network name has dots still belongs to its workload',
+      {
+        handles: [{ handle: 'my.net.c1', blocks: { '10.0.0.0/29': 1 } }],
+        blocks: [block('10.0.0.0/29', 'n1', [['my.net.c1', 1]])],
+      },
+      [],
+    ],
+    [
       'an address listed by a workload endpoint is in use',
       { containerIds: new Set(), addressesInUse: new Set(['10.0.0.0']) },
       [],
