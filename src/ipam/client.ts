@@ -391,7 +391,10 @@ export class IpamClient {
     if (!first || !this.mayUse(first.value, use) || freeCount(first.value) === 0) return;
     const handle = attribute.handle as string;
     const blockText = formatCidr(cidr);
-    await this.adjustHandleCount(handle, blockText, count);
+    // Count on the handle only what this block can give, so a big request does not write the
+    // handle twice per block just to take the surplus back.
+    const want = Math.min(count, freeCount(first.value));
+    await this.adjustHandleCount(handle, blockText, want);
     let ordinals: number[] = [];
     // The first attempt uses the read that found room (one round trip fewer, which matters on etcd);
     // a lost race reads again.
@@ -401,13 +404,13 @@ export class IpamClient {
         const stored = reuse ?? (await this.store.getBlock(cidr));
         reuse = undefined;
         if (!stored || !this.mayUse(stored.value, use)) return [];
-        const { block, ordinals: picked } = allocateFromBlock(stored.value, count, attribute);
+        const { block, ordinals: picked } = allocateFromBlock(stored.value, want, attribute);
         if (picked.length === 0) return [];
         await this.store.updateBlock(cidr, block, stored.revision);
         return picked;
       });
     } finally {
-      if (ordinals.length < count) await this.adjustHandleCount(handle, blockText, ordinals.length - count);
+      if (ordinals.length < want) await this.adjustHandleCount(handle, blockText, ordinals.length - want);
     }
     for (const ordinal of ordinals) {
       got.push({ cidr, ordinal });
