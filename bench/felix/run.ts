@@ -6,7 +6,9 @@
  * Measures: the pure part (resources → calculation → rendered chains and sets), the first apply
  * (ipset restore + iptables-restore into a fresh namespace, routes, interface sysctls), the rule and
  * ipset member counts, and the time from one label change to its rules applied (pure + incremental
- * apply), for a remote endpoint (an ipset member change) and a local one (its chains change).
+ * apply): a remote endpoint's role (ipset members change), a local endpoint's role (ipset members
+ * change; its own policies stay), and a local endpoint's app (it moves to other policies: its
+ * endpoint chains are rewritten too).
  * Needs root. Prints a table and, at the issue's full size, writes bench/results/felix.json.
  *
  * The measuring process runs inside the namespace (re-executed under `ip netns exec`), as
@@ -174,18 +176,22 @@ async function inside(): Promise<void> {
   if (saved.status !== 0) throw new Error(`iptables-save failed: ${saved.stderr || saved.error?.message}`);
   const kernelRules = saved.stdout.split('\n').filter((l) => l.startsWith('-A ')).length;
 
-  const relabel = async (i: number, role: string) => {
+  const relabel = async (i: number, labels: Record<string, string>, rewritesChains = false) => {
     const base = resources[i] as WorkloadEndpoint;
     const t0 = performance.now();
-    calc.apply({
-      type: 'set',
-      resource: { ...base, metadata: { ...base.metadata, labels: { ...base.metadata.labels, role } } },
-    });
+    const resource = {
+      ...base,
+      metadata: { ...base.metadata, labels: { ...base.metadata.labels, ...labels } },
+    };
+    resources[i] = resource;
+    calc.apply({ type: 'set', resource });
     const d = renderDataplane(calc.state());
     const pure = performance.now() - t0;
     const logged = runner.log.length;
     const report = await dataplane.apply(d, false);
     if (!report.changed) throw new Error(`relabelling endpoint ${i} changed nothing in the dataplane`);
+    if (rewritesChains && report.chainsWritten === 0)
+      throw new Error(`relabelling endpoint ${i} was meant to rewrite its chains but wrote none`);
     const commands = runner.log.slice(logged);
     if (process.env.BENCH_TRACE)
       console.log(commands.map((c) => `  ${c.command}: ${c.ms.toFixed(1)} ms`).join('\n'));
@@ -197,17 +203,25 @@ async function inside(): Promise<void> {
   const local: number[] = [];
   const localPure: number[] = [];
   const localCommands: number[] = [];
+  const moved: number[] = [];
+  const movedPure: number[] = [];
+  const movedCommands: number[] = [];
   for (let k = 0; k < SAMPLES; k++) {
     // Alternately to a role no selector names and to the next existing role (always a change).
     const nextRole = (i: number) => `r${((i % 20) + 1) % 20}`;
-    const r = await relabel(LOCAL + 17 + k, k % 2 ? 'r99' : nextRole(LOCAL + 17 + k));
+    const r = await relabel(LOCAL + 17 + k, { role: k % 2 ? 'r99' : nextRole(LOCAL + 17 + k) });
     remote.push(r.total);
     remotePure.push(r.pure);
     remoteCommands.push(r.commands);
-    const l = await relabel(5 + k, k % 2 ? 'r98' : nextRole(5 + k));
+    const l = await relabel(5 + k, { role: k % 2 ? 'r98' : nextRole(5 + k) });
     local.push(l.total);
     localPure.push(l.pure);
     localCommands.push(l.commands);
+    // Policies select on app: the endpoint leaves its ten policies for the next app's ten.
+    const m = await relabel(100 + k, { app: `app-${((100 + k) % 50) + 1}` }, true);
+    moved.push(m.total);
+    movedPure.push(m.pure);
+    movedCommands.push(m.commands);
   }
   const median = (xs: number[]) =>
     Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! * 10) / 10;
@@ -242,6 +256,9 @@ async function inside(): Promise<void> {
       localEndpointMedianMs: median(local),
       localEndpointPureMedianMs: median(localPure),
       localEndpointCommandsMedianMs: median(localCommands),
+      localEndpointNewPoliciesMedianMs: median(moved),
+      localEndpointNewPoliciesPureMedianMs: median(movedPure),
+      localEndpointNewPoliciesCommandsMedianMs: median(movedCommands),
       samples: remote.length,
     },
     targets: { pureShareOfApplyBelow: 0.2, labelChangeBelowMs: 100 },
@@ -256,6 +273,7 @@ async function inside(): Promise<void> {
     'ipsets / members': `${desired.ipsets.length} / ${members}`,
     'label change, remote endpoint (median)': `${result.labelChange.remoteEndpointMedianMs} ms (pure ${result.labelChange.remoteEndpointPureMedianMs} ms, commands ${result.labelChange.remoteEndpointCommandsMedianMs} ms)`,
     'label change, local endpoint (median)': `${result.labelChange.localEndpointMedianMs} ms (pure ${result.labelChange.localEndpointPureMedianMs} ms, commands ${result.labelChange.localEndpointCommandsMedianMs} ms; target < 100)`,
+    'label change, local endpoint to other policies (median)': `${result.labelChange.localEndpointNewPoliciesMedianMs} ms (pure ${result.labelChange.localEndpointNewPoliciesPureMedianMs} ms, commands ${result.labelChange.localEndpointNewPoliciesCommandsMedianMs} ms)`,
     'load average (1/5/15 min)': result.machine.loadAverage.join(' / '),
   });
   if (FULL_SIZE) {

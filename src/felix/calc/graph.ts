@@ -145,6 +145,23 @@ function sortedUnique(list: string[]): string[] {
   return list;
 }
 
+/** The selector sets a policy's rules need, per ActivePolicy (which lives as long as the policy). */
+const setKeysMemo = new WeakMap<ActivePolicy, readonly SelectorSetKey[]>();
+function setKeysOf(p: ActivePolicy): readonly SelectorSetKey[] {
+  let keys = setKeysMemo.get(p);
+  if (!keys) {
+    const out: SelectorSetKey[] = [];
+    for (const rule of [...p.ingress, ...p.egress])
+      for (const side of [rule.source, rule.destination]) {
+        const k = entitySelectorKeys(side, p.namespace);
+        if (k.selector) out.push(k.selector);
+        if (k.notSelector) out.push(k.notSelector);
+      }
+    setKeysMemo.set(p, (keys = out));
+  }
+  return keys;
+}
+
 const samePlan = (a: DirectionPlan, b: DirectionPlan): boolean =>
   a.profiles.length === b.profiles.length &&
   a.profiles.every((p, i) => p === b.profiles[i]) &&
@@ -613,14 +630,11 @@ export class FelixCalculator {
     // The selector sets the active rules reference; stop tracking the rest.
     const wanted = new Set<string>();
     for (const p of [...policies.values(), ...profiles.values()])
-      for (const rule of [...p.ingress, ...p.egress])
-        for (const side of [rule.source, rule.destination]) {
-          const keys = entitySelectorKeys(side, p.namespace);
-          for (const k of [keys.selector, keys.notSelector]) if (k) wanted.add(this.trackSet(k));
-        }
+      for (const k of setKeysOf(p)) wanted.add(this.trackSet(k));
     for (const id of [...this.setKeys.keys()]) if (!wanted.has(id)) this.untrackSet(id);
-    this.active = { policies, profiles, setIds: [...wanted].sort() };
-    return this.active;
+    const active = { policies, profiles, setIds: [...wanted].sort() };
+    this.active = active;
+    return active;
   }
 
   private selectorSet(id: string): SelectorSet {
