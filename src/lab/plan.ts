@@ -102,15 +102,15 @@ export function planTopology(topology: Topology, input: PlanInput): TopologyPlan
       };
     case 'l2-planes': {
       const planes = input.planes ?? 4;
-      // One reflector host per plane; every other host is its client on that plane. Remote blocks
-      // are one route each, with one next hop per plane (ECMP).
+      // One route reflector per plane (the seed's "one node as RR"; here a router of its own), every
+      // host its client on every plane. A remote block is one route with one next hop per plane (ECMP).
       return {
         topology,
         devices: [
           host(fullHost, planes),
-          { device: 'plane reflector (a host)', count: planes, routes: fullHost, sessions: hosts - 1 },
+          { device: 'plane reflector', count: planes, routes: blocks, sessions: hosts },
         ],
-        totalSessions: planes * (hosts - 1),
+        totalSessions: planes * hosts,
       };
     }
     default: {

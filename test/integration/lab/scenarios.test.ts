@@ -69,7 +69,7 @@ const CASES: Case[] = [
     scenario: 'l2-planes',
     sessions: 16,
     plan: { hosts: 4, racks: 1 },
-    devices: { host: /^h\d$/ },
+    devices: { host: /^h\d$/, 'plane reflector': /^rr\d$/ },
     check: (lab) => {
       const block = routeTable(`cl-${lab}-h1`, '10.247.0.64/26');
       const hops = block.split('\n').filter((l) => /^\s+nexthop via /.test(l));
