@@ -1,4 +1,5 @@
-// The CNI benchmark: ADD and DEL latency of our `calico` plugin (compiled dist/, SQLite datastore,
+// The CNI benchmark: ADD and DEL latency of our `calico` plugin in its three installed forms (compiled
+// dist/, one esbuild bundle, a V8 start-up snapshot; see scripts/install-cni.sh; SQLite datastore,
 // calico-ipam in-process) over N containers, in the same run as the reference `bridge` + `host-local`
 // plugins doing the same job (a veth per container, one address each), invocations interleaved so
 // both see the same machine load. Each call is timed from spawn to exit, as a runtime sees it; both
@@ -100,6 +101,9 @@ async function main(): Promise<void> {
     execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', join(dir, 'bin-bundle'), '--bundle'], {
       stdio: 'ignore',
     });
+    execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', join(dir, 'bin-snapshot'), '--snapshot'], {
+      stdio: 'ignore',
+    });
     const sqlitePath = join(dir, 'store.sqlite');
     const store = await SqliteDatastore.open(sqlitePath);
     await new ResourceClient(store).create({
@@ -131,12 +135,14 @@ async function main(): Promise<void> {
     const plugins = {
       calico: { path: join(dir, 'bin/calico'), conf: calicoConf },
       calicoBundle: { path: join(dir, 'bin-bundle/calico'), conf: calicoConf },
+      calicoSnapshot: { path: join(dir, 'bin-snapshot/calico'), conf: calicoConf },
       reference: { path: join(REFERENCE_DIR, 'bridge'), conf: bridgeConf },
     } as const;
     const cniPath = [join(dir, 'bin'), REFERENCE_DIR].join(':');
     const containers = Array.from({ length: CONTAINERS }, (_, i) => ({
       calico: addNs(`c${i}`),
       calicoBundle: addNs(`b${i}`),
+      calicoSnapshot: addNs(`s${i}`),
       reference: addNs(`r${i}`),
       id: `${prefix}ctr${i}`,
     }));
@@ -148,10 +154,11 @@ async function main(): Promise<void> {
       CNI_PATH: cniPath,
     });
 
-    const FORMS = ['calico', 'calicoBundle', 'reference'] as const;
+    const FORMS = ['calico', 'calicoBundle', 'calicoSnapshot', 'reference'] as const;
     const samples = {
       calico: { add: [] as number[], del: [] as number[] },
       calicoBundle: { add: [] as number[], del: [] as number[] },
+      calicoSnapshot: { add: [] as number[], del: [] as number[] },
       reference: { add: [] as number[], del: [] as number[] },
     };
     // Warm the file cache and create the bridge, so the first timed call is not an outlier of set-up.
@@ -175,8 +182,21 @@ async function main(): Promise<void> {
 
     const version: number[] = [];
     const versionBundle: number[] = [];
+    const versionSnapshot: number[] = [];
+    const bareNode: number[] = [];
     const nsenterOnly: number[] = [];
     for (let i = 0; i < 20; i++) {
+      versionSnapshot.push(
+        (
+          await timedCall(
+            hostNs,
+            plugins.calicoSnapshot.path,
+            { CNI_COMMAND: 'VERSION' },
+            '{"cniVersion":"1.0.0"}',
+          )
+        ).ms,
+      );
+      bareNode.push((await timedCall(hostNs, process.execPath, {}, '')).ms);
       versionBundle.push(
         (
           await timedCall(
@@ -216,10 +236,13 @@ async function main(): Promise<void> {
     const result = {
       calico: { add: stats(samples.calico.add), del: stats(samples.calico.del) },
       calicoBundle: { add: stats(samples.calicoBundle.add), del: stats(samples.calicoBundle.del) },
+      calicoSnapshot: { add: stats(samples.calicoSnapshot.add), del: stats(samples.calicoSnapshot.del) },
       reference: { add: stats(samples.reference.add), del: stats(samples.reference.del) },
       calicoInProcess: { add: stats(inProcess.add), del: stats(inProcess.del) },
       calicoVersionCommand: stats(version),
       calicoBundleVersionCommand: stats(versionBundle),
+      calicoSnapshotVersionCommand: stats(versionSnapshot),
+      bareNodeStartup: stats(bareNode),
       nsenterOverhead: stats(nsenterOnly),
     };
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
@@ -232,19 +255,27 @@ async function main(): Promise<void> {
       bundleAddP99: ratio(result.calicoBundle.add.p99, result.reference.add.p99),
       bundleDelP50: ratio(result.calicoBundle.del.p50, result.reference.del.p50),
       bundleDelP99: ratio(result.calicoBundle.del.p99, result.reference.del.p99),
+      snapshotAddP50: ratio(result.calicoSnapshot.add.p50, result.reference.add.p50),
+      snapshotAddP99: ratio(result.calicoSnapshot.add.p99, result.reference.add.p99),
+      snapshotDelP50: ratio(result.calicoSnapshot.del.p50, result.reference.del.p50),
+      snapshotDelP99: ratio(result.calicoSnapshot.del.p99, result.reference.del.p99),
     };
 
     const rows: [string, Stats][] = [
       ['calico ADD (dist)', result.calico.add],
       ['calico ADD (bundle)', result.calicoBundle.add],
+      ['calico ADD (snapshot)', result.calicoSnapshot.add],
       ['reference ADD (bridge+host-local)', result.reference.add],
       ['calico DEL (dist)', result.calico.del],
       ['calico DEL (bundle)', result.calicoBundle.del],
+      ['calico DEL (snapshot)', result.calicoSnapshot.del],
       ['reference DEL (bridge+host-local)', result.reference.del],
       ['calico ADD in-process (no start-up)', result.calicoInProcess.add],
       ['calico DEL in-process (no start-up)', result.calicoInProcess.del],
       ['calico VERSION (dist: start-up only)', result.calicoVersionCommand],
       ['calico VERSION (bundle)', result.calicoBundleVersionCommand],
+      ['calico VERSION (snapshot)', result.calicoSnapshotVersionCommand],
+      ['node with no script (bare start-up)', result.bareNodeStartup],
       ['nsenter + /bin/true (harness cost)', result.nsenterOverhead],
     ];
     console.log(
@@ -265,8 +296,11 @@ async function main(): Promise<void> {
     console.log(
       `ratio dist/reference: ADD p50 ${ratios.addP50}x, p99 ${ratios.addP99}x; DEL p50 ${ratios.delP50}x, p99 ${ratios.delP99}x`,
     );
-    const best = Math.min(result.calico.add.p50, result.calicoBundle.add.p50);
-    const bestRatio = Math.min(ratios.addP50, ratios.bundleAddP50);
+    console.log(
+      `ratio snapshot/reference: ADD p50 ${ratios.snapshotAddP50}x, p99 ${ratios.snapshotAddP99}x; DEL p50 ${ratios.snapshotDelP50}x, p99 ${ratios.snapshotDelP99}x`,
+    );
+    const best = Math.min(result.calico.add.p50, result.calicoBundle.add.p50, result.calicoSnapshot.add.p50);
+    const bestRatio = Math.min(ratios.addP50, ratios.bundleAddP50, ratios.snapshotAddP50);
     console.log(
       `targets (best form): ADD p50 < ${TARGETS.addP50Ms} ms: ${best < TARGETS.addP50Ms ? 'met' : 'NOT met'} (${best} ms); ADD p50 <= ${TARGETS.ratioToReference}x reference: ${bestRatio <= TARGETS.ratioToReference ? 'met' : 'NOT met'} (${bestRatio}x)`,
     );
