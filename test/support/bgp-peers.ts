@@ -303,8 +303,7 @@ class BirdRouter extends RouterBase {
     return `n_${address.replace(/[.:]/g, '_')}`;
   }
 
-  /** The config text; exported for the benchmark, which feeds BIRD a large static table. */
-  render(): string {
+  private render(): string {
     const s = this.spec;
     const lines = [`router id ${s.routerId};`, 'protocol device { scan time 10; }'];
     for (const family of ['ipv4', 'ipv6'] as const) {
@@ -467,7 +466,7 @@ class FrrRouter extends RouterBase {
     return this.cli('vtysh', ['--vty_socket', this.dir, ...commands.flatMap((c) => ['-c', c])]);
   }
 
-  private render(graceful: boolean): string {
+  private render(): string {
     const s = this.spec;
     const anyGr = s.neighbors.some((n) => n.gracefulRestartSec !== undefined);
     const grTime = Math.max(...s.neighbors.map((n) => n.gracefulRestartSec ?? 0));
@@ -509,15 +508,18 @@ class FrrRouter extends RouterBase {
       }
       lines.push(' exit-address-family');
     }
-    void graceful;
     return lines.join('\n') + '\n!\n';
   }
 
-  protected async launch(graceful: boolean): Promise<void> {
+  /**
+   * FRR takes no "restarting" flag on its command line: with `bgp graceful-restart` configured it
+   * advertises the capability on every start, and `preserve-fw-state` sets the F bit.
+   */
+  protected async launch(): Promise<void> {
     const zconf = join(this.dir, 'zebra.conf');
     const bconf = join(this.dir, 'bgpd.conf');
     writeFileSync(zconf, `hostname zebra-${this.spec.routerId}\n`);
-    writeFileSync(bconf, this.render(graceful));
+    writeFileSync(bconf, this.render());
     const common = ['--vty_socket', this.dir, '-z', join(this.dir, 'zserv.api'), '-u', 'frr', '-g', 'frr'];
     // Port 0 for the vty TCP listener: vtysh uses the unix sockets, and namespaces share nothing anyway.
     this.spawn('/usr/lib/frr/zebra', [
