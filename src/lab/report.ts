@@ -212,7 +212,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 0 0 8px; 
 .panels > section { flex: 0 1 auto; max-width: 100%; overflow-x: auto; }
 .legend { font-size: 12px; color: #555; margin: 6px 0 0; max-width: 70ch; }
 .link { stroke: #888; stroke-width: 2; } .veth { stroke: #6a8; stroke-width: 2; stroke-dasharray: 4 3; }
-.bgp { fill: none; stroke-width: 2.5; } .bgp.up { stroke: #2a7; } .bgp.down { stroke: #d33; stroke-dasharray: 6 4; }
+.bgp { fill: none; stroke-width: 2.5; } .bgp.up { stroke: #3b8f5e; } .bgp.down { stroke: #d33; stroke-dasharray: 6 4; }
 g rect { stroke: #333; stroke-width: 1; } g text { text-anchor: middle; font-size: 12px; } g text.detail { font-size: 10px; fill: #444; }
 .row-title { font-size: 11px; fill: #777; font-style: italic; }
 .router rect { fill: #fde2b8; } .switch rect { fill: #e4e4e4; } .host rect { fill: #cfe3ff; } .workload rect { fill: #dff3df; }
@@ -225,7 +225,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 4
 .bar { height: 12px; background: #7a9cc6; border-radius: 2px; min-width: 2px; margin-top: 4px; }
 .chips { display: flex; flex-wrap: wrap; gap: 4px 6px; max-width: 900px; }
 .chip { border-radius: 12px; padding: 1px 10px; font-size: 12px; border: 1px solid; }
-.chip.up { border-color: #2a7; background: #eaf7f0; } .chip.down { border-color: #d33; background: #fdecec; }
+.chip.up { border-color: #3b8f5e; background: #eaf7f0; } .chip.down { border-color: #d33; background: #fdecec; }
 </style></head><body>
 <h1>calico-lab: ${esc(input.lab)} (scenario ${esc(input.scenario)})</h1>
 <p class="description">${esc(input.description)}</p>
