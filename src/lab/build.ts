@@ -1,8 +1,8 @@
 /**
  * `calico-lab up`: builds a scenario from real parts. Switch namespaces with a bridge per L2
  * network; host namespaces running calico-node against the lab's own datastore; router namespaces
- * running BIRD 2; workload namespaces attached to their hosts with the `cali*` veth wiring of our
- * CNI plugin, addresses from IPAM (or fixed ones), and a WorkloadEndpoint each. The state file is
+ * running BIRD 2; workload namespaces attached to their hosts by our CNI plugin, exec'd as a runtime
+ * would (cni.ts), or wired directly when the scenario fixes their address. The state file is
  * written after every step, so `down` can undo a half-built lab.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { labDir, readState, writeState, type LabState } from './state.js';
 import { birdConfig } from './bird.js';
 import { startLabEtcd } from './etcd.js';
 import { hostDatastoreEnv, openLabDatastore } from './datastore.js';
+import { attachWorkloadThroughCni, installLabCniPlugins, labCniAttachment } from './cni.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -239,64 +240,31 @@ export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOption
       }
     }
 
-    // Workloads: a namespace, the cali veth, an address, the endpoint.
+    // Workloads: a namespace each, attached through our CNI plugin run as a runtime runs it (cni.ts).
     const ipam = new IpamClient(store);
+    const cniPath = s.workloads.some((w) => !w.ip) ? installLabCniPlugins(lab, env) : '';
     for (const w of layout.workloads) {
       const spec = s.workloads.find((x) => x.name === w.name);
       if (!spec) continue;
       addNs(w.namespace);
-      const handle = `lab.${w.name}`;
-      let ip: string;
-      if (spec.ip) {
-        ip = spec.ip;
-        await ipam.assignIP({ ip, handle, host: w.host, attrs: { workload: w.name, node: w.host } });
-      } else {
-        const got = await ipam.autoAssign({
-          handle,
-          host: w.host,
-          num4: 1,
-          num6: 0,
-          attrs: { workload: w.name, node: w.host },
-        });
-        const first = got.ipv4[0];
-        if (!first) throw new LabError(`IPAM gave no address to ${w.name}`);
-        ip = first.split('/')[0] as string;
-      }
       const hostNs = layout.nodes.find((n) => n.name === w.host)?.namespace as string;
-      veth({ ns: hostNs, name: w.hostIface }, { ns: w.namespace, name: 'eth0' });
-      inNs(hostNs, 'ip', 'link', 'set', w.hostIface, 'address', 'ee:ee:ee:ee:ee:ee');
-      const bits = parseIp(ip)?.family === 6 ? 128 : 32;
-      inNs(w.namespace, 'ip', 'addr', 'add', `${ip}/${bits}`, 'dev', 'eth0');
-      inNs(w.namespace, 'ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
-      inNs(w.namespace, 'ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
-      inNs(
-        w.namespace,
-        'ip',
-        'neigh',
-        'add',
-        '169.254.1.1',
-        'lladdr',
-        'ee:ee:ee:ee:ee:ee',
-        'dev',
-        'eth0',
-        'nud',
-        'permanent',
-      );
-      const labels = { ...(spec.labels ?? {}) };
-      await client.create({
-        apiVersion: API_VERSION,
-        kind: 'WorkloadEndpoint',
-        metadata: { name: workloadEndpointName(w.host, 'lab', w.name, 'eth0'), namespace: 'default', labels },
-        spec: {
-          node: w.host,
-          orchestrator: 'lab',
-          workload: w.name,
-          endpoint: w.name,
-          interfaceName: w.hostIface,
-          ipNetworks: [`${ip}/${bits}`],
-          ...(spec.profiles ? { profiles: [...spec.profiles] } : {}),
-        },
-      });
+      if (spec.ip) {
+        await attachWithFixedAddress(client, ipam, hostNs, w, spec, spec.ip);
+        continue;
+      }
+      log(`CNI ADD ${w.name} on ${w.host}`);
+      try {
+        await attachWorkloadThroughCni(
+          client,
+          lab,
+          labCniAttachment(state, s, w, hostNs),
+          spec,
+          cniPath,
+          env,
+        );
+      } catch (e) {
+        throw e instanceof LabError ? e : new LabError((e as Error).message);
+      }
     }
 
     if (s.routing === 'static') await addStaticRoutes(s, layout, client);
@@ -305,30 +273,7 @@ export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOption
   }
 
   // Daemons last, so they start from a complete datastore.
-  for (const h of s.hosts) {
-    const node = layout.nodes.find((n) => n.name === h.name) as LabLayout['nodes'][number];
-    startDetached(
-      state,
-      h.name,
-      'calico-node',
-      node.namespace,
-      [
-        ...ourProgram('calico-node'),
-        '--node',
-        h.name,
-        ...(opts.refreshIntervalMs ? ['--refresh-interval', String(opts.refreshIntervalMs)] : []),
-      ],
-      {
-        ...hostDatastoreEnv(state, s, h.name),
-        NODENAME: h.name,
-        CALICO_NETWORKING_BACKEND: s.routing === 'static' ? 'none' : 'bird',
-        // Each lab keeps its nodes' status sockets to itself: node names repeat across labs.
-        CALICO_RUN_DIR: join(dir, 'run'),
-      },
-      join(dir, 'logs', `${h.name}.log`),
-    );
-    writeState(state, env);
-  }
+  for (const h of s.hosts) startLabCalicoNode(state, s, h.name, { ...opts, env });
   for (const r of s.routers) {
     const node = layout.nodes.find((n) => n.name === r.name) as LabLayout['nodes'][number];
     const conf = join(dir, `bird-${r.name}.conf`);
@@ -397,4 +342,98 @@ async function addStaticRoutes(s: LabScenario, layout: LabLayout, client: Resour
         inNs(node.namespace, 'ip', 'route', 'replace', net, 'via', shared.address);
     }
   }
+}
+
+/**
+ * Workloads with a fixed `ip` in the scenario (the tenant scenarios keep the seed's 172.16.1.x) are
+ * wired directly, with the plugin's wiring repeated here: Calico IPAM, and so our plugin, only hands
+ * out addresses from its pools and has no way to ask for one given address outside Kubernetes.
+ */
+async function attachWithFixedAddress(
+  client: ResourceClient,
+  ipam: IpamClient,
+  hostNs: string,
+  w: LabLayout['workloads'][number],
+  spec: LabScenario['workloads'][number],
+  ip: string,
+): Promise<void> {
+  const handle = `lab.${w.name}`;
+  await ipam.assignIP({ ip, handle, host: w.host, attrs: { workload: w.name, node: w.host } });
+  veth({ ns: hostNs, name: w.hostIface }, { ns: w.namespace, name: 'eth0' });
+  inNs(hostNs, 'ip', 'link', 'set', w.hostIface, 'address', 'ee:ee:ee:ee:ee:ee');
+  const bits = parseIp(ip)?.family === 6 ? 128 : 32;
+  inNs(w.namespace, 'ip', 'addr', 'add', `${ip}/${bits}`, 'dev', 'eth0');
+  inNs(w.namespace, 'ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
+  inNs(w.namespace, 'ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
+  inNs(
+    w.namespace,
+    'ip',
+    'neigh',
+    'add',
+    '169.254.1.1',
+    'lladdr',
+    'ee:ee:ee:ee:ee:ee',
+    'dev',
+    'eth0',
+    'nud',
+    'permanent',
+  );
+  await client.create({
+    apiVersion: API_VERSION,
+    kind: 'WorkloadEndpoint',
+    metadata: {
+      name: workloadEndpointName(w.host, 'lab', w.name, 'eth0'),
+      namespace: 'default',
+      labels: { ...(spec.labels ?? {}) },
+    },
+    spec: {
+      node: w.host,
+      orchestrator: 'lab',
+      workload: w.name,
+      endpoint: w.name,
+      interfaceName: w.hostIface,
+      ipNetworks: [`${ip}/${bits}`],
+      ...(spec.profiles ? { profiles: [...spec.profiles] } : {}),
+    },
+  });
+}
+
+/**
+ * Starts (or starts again) the calico-node of `host` inside its namespace, as `up` does, and records
+ * its pid in the state file in place of an earlier one. The convergence benchmark and the restart
+ * test use it to restart a node the way the lab started it.
+ */
+export function startLabCalicoNode(
+  state: LabState,
+  s: LabScenario,
+  host: string,
+  opts: Pick<UpOptions, 'refreshIntervalMs' | 'env'> = {},
+): number {
+  const env = opts.env ?? process.env;
+  const dir = labDir(state.lab, env);
+  const node = layoutScenario(s, state.lab).nodes.find((n) => n.name === host && n.kind === 'host');
+  if (!node) throw new LabError(`lab ${state.lab} has no host "${host}"`);
+  state.processes = state.processes.filter((p) => !(p.kind === 'calico-node' && p.name === host));
+  const pid = startDetached(
+    state,
+    host,
+    'calico-node',
+    node.namespace,
+    [
+      ...ourProgram('calico-node'),
+      '--node',
+      host,
+      ...(opts.refreshIntervalMs ? ['--refresh-interval', String(opts.refreshIntervalMs)] : []),
+    ],
+    {
+      ...hostDatastoreEnv(state, s, host),
+      NODENAME: host,
+      CALICO_NETWORKING_BACKEND: s.routing === 'static' ? 'none' : 'bird',
+      // Each lab keeps its nodes' status sockets to itself: node names repeat across labs.
+      CALICO_RUN_DIR: join(dir, 'run'),
+    },
+    join(dir, 'logs', `${host}.log`),
+  );
+  writeState(state, env);
+  return pid;
 }

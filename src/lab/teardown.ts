@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { labDir, readState } from './state.js';
 import { labPrefix } from './topology.js';
 import { etcdRootLinkName } from './etcd.js';
+import { detachLabWorkloads } from './cni.js';
 
 function alive(pid: number): boolean {
   try {
@@ -24,6 +25,9 @@ export async function labDown(
 ): Promise<{ namespaces: number; processes: number }> {
   const state = readState(lab, env);
   const prefix = state?.prefix ?? labPrefix(lab);
+  // CNI DEL first, while the host namespaces and the datastore (maybe the lab's etcd) are still
+  // there, so the plugin releases every address; best effort, the namespaces go anyway.
+  await detachLabWorkloads(lab, env).catch(() => undefined);
   const pids = (state?.processes ?? []).map((p) => p.pid).filter(alive);
   // Processes first (calico-node and BIRD get SIGTERM and a moment to stop cleanly), each with its group.
   for (const pid of pids) {
