@@ -7,7 +7,9 @@
 //    profiles an orchestrator would set. From the moment ADD is called, the scenario's workload on
 //    every other host pings the new address every 20 ms (one ping process per source, in parallel);
 //    a container has converged when every source has had a reply. Reported: ADD, and ADD to
-//    converged, p50 and max.
+//    converged, p50 and max. These addresses fall in blocks their hosts already announce; then M more
+//    containers (default 5, BENCH_CONVERGENCE_NEW_BLOCKS) each take a new /30 block from a pool of
+//    their own, so BGP has to carry a new route before the container is reachable.
 // 2. A continuous `ping -i 0.05` from w-h1 to w-h2; h2's calico-node gets SIGTERM and is started
 //    again by the lab's own start function; lost pings are counted (graceful restart: zero).
 //
@@ -21,6 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { API_VERSION } from '../../src/api/index.js';
 import { ResourceClient } from '../../src/datastore/resources.js';
 import type { Datastore } from '../../src/datastore/types.js';
 import { labUp } from '../../src/lab/build.js';
@@ -37,6 +40,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONTAINERS = Number(process.env.BENCH_CONVERGENCE_CONTAINERS ?? 20);
 const CONVERGENCE_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_SEC = 0.02;
+const NEW_BLOCK_CONTAINERS = Number(process.env.BENCH_CONVERGENCE_NEW_BLOCKS ?? 5);
+const NEW_BLOCK_POOL = 'bench-new-blocks';
 
 interface ContainerResult {
   readonly name: string;
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
 
   const compiled = existsSync(join(ROOT, 'dist', 'bin', 'calico.js')) && !process.env.CALICO_LAB_FROM_SOURCE;
   const results: ContainerResult[] = [];
+  const newBlockResults: ContainerResult[] = [];
   let restart: RestartResult | undefined;
   let store: Datastore | undefined;
   const started = performance.now();
@@ -125,15 +131,20 @@ async function main(): Promise<void> {
     }
 
     const cniPath = labCniPath(lab, env);
-    for (let i = 0; i < CONTAINERS; i++) {
-      const host = scenario.hosts[i % scenario.hosts.length]?.name as string;
-      const name = `c${String(i + 1).padStart(2, '0')}`;
+    /** One container: namespace, ADD, then the first reply from every other host's workload. */
+    const measure = async (name: string, host: string, pool?: string): Promise<ContainerResult> => {
       const namespace = `${layout.prefix}-w-${name}`;
       const hostNs = layout.nodes.find((n) => n.name === host)?.namespace as string;
       // The runtime makes the sandbox's namespace before it calls the plugin; not part of the time.
       execFileSync('ip', ['netns', 'add', namespace]);
       execFileSync('ip', ['netns', 'exec', namespace, 'ip', 'link', 'set', 'lo', 'up']);
-      const attachment = labCniAttachment(state, scenario, { name, host, namespace }, hostNs);
+      const plain = labCniAttachment(state, scenario, { name, host, namespace }, hostNs);
+      const attachment = pool
+        ? {
+            ...plain,
+            network: { ...plain.network, ipam: { ...(plain.network.ipam as object), ipv4_pools: [pool] } },
+          }
+        : plain;
 
       const t0 = performance.now();
       const added = await cniAdd(lab, attachment, cniPath, env);
@@ -156,7 +167,10 @@ async function main(): Promise<void> {
       );
       const times = Object.values(firstReplyMs);
       const convergedMs = times.every((t) => t !== null) ? Math.max(...(times as number[])) : null;
-      results.push({
+      console.log(
+        `  ${name} on ${host} ${ip.padEnd(14)} ADD ${addMs.toFixed(0).padStart(5)} ms  converged ${convergedMs === null ? 'NEVER' : `${convergedMs.toFixed(0).padStart(5)} ms`}`,
+      );
+      return {
         name,
         host,
         ip,
@@ -164,10 +178,39 @@ async function main(): Promise<void> {
         labelledMs: round(labelledMs),
         firstReplyMs,
         convergedMs,
-      });
-      console.log(
-        `  ${name} on ${host} ${ip.padEnd(14)} ADD ${addMs.toFixed(0).padStart(5)} ms  converged ${convergedMs === null ? 'NEVER' : `${convergedMs.toFixed(0).padStart(5)} ms`}`,
-      );
+      };
+    };
+
+    const hostAt = (i: number) => scenario.hosts[i % scenario.hosts.length]?.name as string;
+    console.log(
+      `${CONTAINERS} containers, one at a time, hosts in turn (addresses in blocks already announced)`,
+    );
+    for (let i = 0; i < CONTAINERS; i++)
+      results.push(await measure(`c${String(i + 1).padStart(2, '0')}`, hostAt(i)));
+
+    // The containers above all land in a block their host already announces, so the other hosts
+    // have the route before ADD: that is Felix's and the plugin's time. Here each ADD takes the
+    // first address of a new /30 block (a pool of its own), which the host must announce over BGP
+    // before anyone can reach it.
+    await client.create({
+      apiVersion: API_VERSION,
+      kind: 'IPPool',
+      metadata: { name: NEW_BLOCK_POOL },
+      spec: { cidr: '10.245.0.0/16', blockSize: 30, natOutgoing: false },
+    });
+    console.log(`${NEW_BLOCK_CONTAINERS} containers that each need a new block announced over BGP`);
+    for (let i = 0; i < NEW_BLOCK_CONTAINERS; i++) {
+      const r = await measure(`b${String(i + 1).padStart(2, '0')}`, hostAt(i), NEW_BLOCK_POOL);
+      // Proof that BGP carried it: every other host routes the address via the owner, by a learned route.
+      const learned = layout.nodes
+        .filter((n) => n.kind === 'host' && n.name !== r.host)
+        .every((n) =>
+          / proto (81|bird) /.test(
+            execFileSync('ip', ['-n', n.namespace, 'route', 'show', 'match', r.ip], { encoding: 'utf8' }),
+          ),
+        );
+      if (!learned) throw new Error(`${r.name} (${r.ip}): some host has no BGP route to its block`);
+      newBlockResults.push(r);
     }
 
     console.log('node restart: ping -i 0.05 from w-h1 to w-h2, calico-node of h2 stopped and started');
@@ -181,7 +224,8 @@ async function main(): Promise<void> {
     await teardown();
   }
 
-  const converged = results.flatMap((r) => (r.convergedMs === null ? [] : [r.convergedMs]));
+  const convergedOf = (rs: ContainerResult[]) =>
+    rs.flatMap((r) => (r.convergedMs === null ? [] : [r.convergedMs]));
   const summary = {
     benchmark: 'convergence',
     date: new Date().toISOString(),
@@ -192,20 +236,29 @@ async function main(): Promise<void> {
     unit: 'ms',
     pollIntervalMs: POLL_INTERVAL_SEC * 1000,
     containers: results.length,
-    neverConverged: results.filter((r) => r.convergedMs === null).map((r) => r.name),
+    neverConverged: [...results, ...newBlockResults].filter((r) => r.convergedMs === null).map((r) => r.name),
     add: stats(results.map((r) => r.addMs)),
-    addToConverged: stats(converged),
+    addToConverged: stats(convergedOf(results)),
+    newBlock: {
+      containers: newBlockResults.length,
+      blockSize: 30,
+      add: stats(newBlockResults.map((r) => r.addMs)),
+      addToConverged: stats(convergedOf(newBlockResults)),
+    },
     restart,
     wallSeconds: round((performance.now() - started) / 1000),
     perContainer: results,
+    perNewBlockContainer: newBlockResults,
   };
 
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(10))).join('');
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(40) : c.padStart(10))).join('');
   console.log('');
   console.log(line(['convergence (mesh, 5 hosts)', 'p50', 'max', 'min', 'samples']));
   for (const [label, s] of [
     ['CNI ADD (plugin process)', summary.add],
     ['ADD → ping from every other host', summary.addToConverged],
+    ['new block: CNI ADD', summary.newBlock.add],
+    ['new block: ADD → ping from every host', summary.newBlock.addToConverged],
   ] as const)
     console.log(line([label, `${s.p50}`, `${s.max}`, `${s.min}`, `${s.samples}`]));
   if (summary.neverConverged.length) console.log(`never converged: ${summary.neverConverged.join(', ')}`);
