@@ -6,10 +6,10 @@
  * written after every step, so `down` can undo a half-built lab.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { ourProgramArgv, packageRoot } from '../programs.js';
 import { API_VERSION, loadResources, workloadEndpointName, type Resource } from '../api/index.js';
 import { ResourceClient } from '../datastore/resources.js';
 import { IpamClient } from '../ipam/index.js';
@@ -22,7 +22,7 @@ import { startLabEtcd } from './etcd.js';
 import { hostDatastoreEnv, openLabDatastore } from './datastore.js';
 import { attachWorkloadThroughCni, installLabCniPlugins, labCniAttachment } from './cni.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = packageRoot();
 
 export class LabError extends Error {
   constructor(message: string) {
@@ -41,9 +41,7 @@ const inNs = (ns: string, ...args: string[]) => sh(['ip', 'netns', 'exec', ns, .
 
 /** How to start our own programs: the compiled one if it is there, else the sources through tsx. */
 export function ourProgram(name: 'calico-node' | 'calicoctl'): string[] {
-  const compiled = join(ROOT, 'dist', 'bin', `${name}.js`);
-  if (existsSync(compiled) && !process.env.CALICO_LAB_FROM_SOURCE) return [process.execPath, compiled];
-  return [process.execPath, '--import', 'tsx', join(ROOT, 'bin', `${name}.ts`)];
+  return ourProgramArgv(name, Boolean(process.env.CALICO_LAB_FROM_SOURCE));
 }
 
 export interface UpOptions {

@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../programs.js';
 import { ResourceClient } from '../datastore/resources.js';
 import type { Resource } from '../api/types.js';
 import { explainTraffic, formatExplanation, policyResourcesFrom } from '../policy/index.js';
@@ -20,9 +20,7 @@ import { formatPlans, planTopology, TOPOLOGIES, type Topology } from './plan.js'
 import { renderReport, type ReportSession } from './report.js';
 import { hostDatastoreEnv, openLabDatastore } from './datastore.js';
 
-const SCENARIO_DIR = fileURLToPath(
-  new URL('../../examples/lab/', import.meta.url).href.replace('/dist/', '/'),
-);
+const SCENARIO_DIR = join(packageRoot(), 'examples', 'lab');
 
 export interface LabIo {
   out: (text: string) => void;

@@ -16,9 +16,9 @@
  * workloads up by (the plugin writes the container's interface, `eth0`, there).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { packageRoot } from '../programs.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { workloadEndpointName, type WorkloadEndpoint } from '../api/index.js';
 import { decodeResult } from '../cni/spec.js';
 import type { ResourceClient } from '../datastore/resources.js';
@@ -26,7 +26,7 @@ import { hostEtcdEndpoints } from './etcd.js';
 import type { LabScenario, LabWorkload } from './scenario.js';
 import { labDir, type LabState } from './state.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url).href.replace('/dist/', '/'));
+const ROOT = packageRoot();
 
 /** The CNI network every lab workload joins; also the name of the Profile the plugin creates for it. */
 export const LAB_CNI_NETWORK = 'calico-lab';
