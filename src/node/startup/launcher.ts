@@ -8,9 +8,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ourProgramArgv, packageRoot } from '../../programs.js';
 
-/** The project root: three levels above this file, in the sources and in dist/ alike. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** Run our programs in the form this code runs in: compiled from dist/, through tsx from the sources. */
+const FROM_SOURCE = !fileURLToPath(import.meta.url).includes('/dist/');
 
 export const READY_LINE = 'dataplane in sync';
 export const FAILED_LINE = 'calico-node failed to start';
@@ -26,20 +27,16 @@ export function pidFileIn(runDir: string): string {
 }
 
 /**
- * How to run calico-node: the compiled program next to this one if the project was built, else the
+ * How to run calico-node: the compiled program if this is the compiled calicoctl, else the
  * TypeScript entry point through tsx.
  */
 export function calicoNodeCommand(): { argv: string[]; cwd: string } {
-  const compiled = join(ROOT, 'bin', 'calico-node.js');
-  if (existsSync(compiled)) return { argv: [process.execPath, compiled], cwd: ROOT };
-  return { argv: [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'calico-node.ts')], cwd: ROOT };
+  return { argv: ourProgramArgv('calico-node', FROM_SOURCE), cwd: packageRoot() };
 }
 
 /** Likewise for calicoctl, used in the systemd unit's start-up step. */
 export function calicoctlCommand(): string[] {
-  const compiled = join(ROOT, 'bin', 'calicoctl.js');
-  if (existsSync(compiled)) return [process.execPath, compiled];
-  return [process.execPath, '--import', 'tsx', join(ROOT, 'bin', 'calicoctl.ts')];
+  return ourProgramArgv('calicoctl', FROM_SOURCE);
 }
 
 export function readPid(pidFile: string): number | undefined {
