@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(iproute2 iptables ipset conntrack kmod procps iputils-ping netcat-openbsd openssl etcd-server etcd-client bird2 frr gobgpd chromium containernetworking-plugins iperf3 busybox-static podman)
+DEBS=(build-essential iproute2 iptables ipset conntrack kmod procps iputils-ping netcat-openbsd openssl etcd-server etcd-client bird2 frr gobgpd chromium containernetworking-plugins iperf3 busybox-static podman)
 
 missing=()
 for p in "${DEBS[@]}"; do

@@ -31,3 +31,9 @@ export function ourProgramArgv(name: OurProgram, fromSource = false): string[] {
   if (!fromSource && existsSync(compiled)) return [process.execPath, compiled];
   return [process.execPath, '--import', 'tsx', join(packageRoot(), 'bin', `${name}.ts`)];
 }
+
+/** Path of one of our small C programs (native/<name>.c, built into dist/native/), if it was built. */
+export function nativeProgram(name: string): string | undefined {
+  const path = join(packageRoot(), 'dist', 'native', name);
+  return existsSync(path) ? path : undefined;
+}
