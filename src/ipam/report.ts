@@ -4,7 +4,14 @@
  * only read it, so both commands change nothing and are tested without a store.
  */
 import { cidrContainsCidr, cidrSize, formatCidr, formatIp, type Cidr } from '../net/ip.js';
-import { addressAt, affineHost, countsByHandle, inUseCount, type AllocationBlock } from './block.js';
+import {
+  addressAt,
+  affineHost,
+  countsByHandle,
+  inUseCount,
+  type AllocationAttribute,
+  type AllocationBlock,
+} from './block.js';
 import type { HandleRecord } from './handle.js';
 import type { PoolView } from './pools.js';
 
@@ -111,12 +118,24 @@ export interface IpamCheckReport {
   readonly problems: IpamProblem[];
 }
 
-/** The handle's container ID under Calico's `<network>.<containerID>` convention (or the handle itself). */
-function handleBelongsToWorkload(handle: string, containerIds: ReadonlySet<string>): boolean {
+/**
+ * Whether an allocation belongs to a live container: by the `containerID` attribute our CNI plugin
+ * records, else by the handle, which is the container ID itself or Calico's
+ * `<network>.<containerID>`. Both network names and container IDs may contain dots, so every split
+ * point is tried (the network name is never empty).
+ */
+function allocationBelongsToWorkload(
+  attribute: AllocationAttribute | undefined,
+  containerIds: ReadonlySet<string>,
+): boolean {
+  const recorded = attribute?.attrs.containerID;
+  if (recorded !== undefined && containerIds.has(recorded)) return true;
+  const handle = attribute?.handle;
+  if (handle === null || handle === undefined) return false;
   if (containerIds.has(handle)) return true;
-  // Network names may contain dots; container IDs do not.
-  const dot = handle.lastIndexOf('.');
-  return dot >= 0 && containerIds.has(handle.slice(dot + 1));
+  for (let dot = handle.indexOf('.'); dot >= 0; dot = handle.indexOf('.', dot + 1))
+    if (dot > 0 && containerIds.has(handle.slice(dot + 1))) return true;
+  return false;
 }
 
 export function findProblems(s: IpamSnapshot): IpamCheckReport {
@@ -140,9 +159,9 @@ export function findProblems(s: IpamSnapshot): IpamCheckReport {
       if (index === null || index === undefined) return;
       inUse++;
       const ip = formatIp(addressAt(e.cidr, ordinal));
-      const handle = e.block.attributes[index]?.handle ?? null;
-      const used =
-        s.addressesInUse.has(ip) || (handle !== null && handleBelongsToWorkload(handle, s.containerIds));
+      const attribute = e.block.attributes[index];
+      const handle = attribute?.handle ?? null;
+      const used = s.addressesInUse.has(ip) || allocationBelongsToWorkload(attribute, s.containerIds);
       if (!used) problems.push({ kind: 'leaked-address', ip, block: cidr, handle });
     });
     for (const [handle, n] of countsByHandle(e.block)) {

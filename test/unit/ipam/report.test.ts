@@ -63,6 +63,41 @@ describe('ipam check', () => {
       [],
     ],
     [
+      'a container ID with dots still owns its handle <network>.<containerID>',
+      {
+        containerIds: new Set(['pod.v2.c1']),
+        handles: [{ handle: 'net.pod.v2.c1', blocks: { '10.0.0.0/29': 1 } }],
+        blocks: [block('10.0.0.0/29', 'n1', [['net.pod.v2.c1', 1]])],
+      },
+      [],
+    ],
+    [
+      'a handle that only ends like a live container ID after its last dot is still leaked',
+      {
+        containerIds: new Set(['v2.c1']),
+        handles: [{ handle: 'net.c1', blocks: { '10.0.0.0/29': 1 } }],
+        blocks: [block('10.0.0.0/29', 'n1', [['net.c1', 1]])],
+      },
+      [{ kind: 'leaked-address', ip: '10.0.0.0', block: '10.0.0.0/29', handle: 'net.c1' }],
+    ],
+    [
+      'the containerID attribute recorded by the CNI plugin identifies the owner whatever the handle',
+      {
+        containerIds: new Set(['c9']),
+        handles: [{ handle: 'opaque-handle', blocks: { '10.0.0.0/29': 1 } }],
+        blocks: [
+          {
+            cidr: cidr('10.0.0.0/29'),
+            block: allocateFromBlock(newBlock(cidr('10.0.0.0/29'), 'n1', false), 1, {
+              handle: 'opaque-handle',
+              attrs: { containerID: 'c9' },
+            }).block,
+          },
+        ],
+      },
+      [],
+    ],
+    [
       'an address listed by a workload endpoint is in use',
       { containerIds: new Set(), addressesInUse: new Set(['10.0.0.0']) },
       [],
