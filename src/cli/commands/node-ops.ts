@@ -107,7 +107,7 @@ async function runNode(ctx: CliContext, o: RunOptions): Promise<void> {
   const cfg = ctx.config();
   const nodeName = nodeNameOf({ ...(o.name !== undefined ? { name: o.name } : {}), env }, hostname());
   const logFile = logFileIn(resolve(o.logDir));
-  const pidFile = pidFileIn(resolve(o.runDir));
+  const pidFile = pidFileIn(resolve(o.runDir), nodeName);
   const node = calicoNodeCommand();
   const nodeArgv = [
     ...node.argv,

@@ -22,8 +22,12 @@ export function logFileIn(logDir: string): string {
   return join(logDir, 'calico-node.log');
 }
 
-export function pidFileIn(runDir: string): string {
-  return join(runDir, 'calico-node.pid');
+/**
+ * One pid file per node name, so two nodes started from one machine (the lab's hosts, or a test
+ * beside a real node) with the same run directory do not stop each other's calico-node.
+ */
+export function pidFileIn(runDir: string, nodeName: string): string {
+  return join(runDir, `calico-node.${nodeName}.pid`);
 }
 
 /**

@@ -43,7 +43,7 @@ describe('calicoctl node run starts calico-node on a host without docker', () =>
   let first: Ran;
   const logDir = () => join(dir, 'log');
   const runDir = () => join(dir, 'run');
-  const pidFile = () => join(runDir(), 'calico-node.pid');
+  const pidFile = () => join(runDir(), 'calico-node.compile.pid');
 
   const withStore = async <T>(f: (c: ResourceClient) => Promise<T>): Promise<T> => {
     const store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
@@ -117,7 +117,7 @@ describe('calicoctl node run starts calico-node on a host without docker', () =>
       /^Created default IPv6 pool \(fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/64\) with NAT outgoing enabled\. IPIP mode: off$/,
       /^Using node name: compile$/,
       /^Running the following command to start calico-node:$/,
-      /^Process started \(pid \d+, log .*calico-node\.log, pid file .*calico-node\.pid\), checking progress logs\.$/,
+      /^Process started \(pid \d+, log .*calico-node\.log, pid file .*calico-node\.compile\.pid\), checking progress logs\.$/,
       /^calico node started successfully$/,
     ];
     let at = 0;
@@ -356,6 +356,6 @@ describe('calicoctl node run refuses what cannot work, with the reason', () => {
     const r = run({}, '--ip-autodetection-method', 'can-reach=10.20.0.1', '--startup-only');
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
     assert.match(r.out, /^Using autodetected IPv4 address on interface eth1: 10\.20\.0\.2\/24$/m);
-    assert.ok(!existsSync(join(dir, 'run', 'calico-node.pid')), 'no pid file');
+    assert.ok(!existsSync(join(dir, 'run', 'calico-node.bad.pid')), 'no pid file');
   });
 });
