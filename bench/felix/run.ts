@@ -19,7 +19,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { API_VERSION, type Resource, type WorkloadEndpoint } from '../../src/api/index.js';
+import type { WorkloadEndpoint } from '../../src/api/index.js';
 import { FelixCalculator } from '../../src/felix/calc/graph.js';
 import { renderDataplane } from '../../src/felix/rules/render.js';
 import { Dataplane } from '../../src/felix/dataplane/index.js';
@@ -29,6 +29,7 @@ import {
   type CommandRunner,
   type RunOptions,
 } from '../../src/kernel/runner.js';
+import { relabelled, syntheticCluster } from './cluster.js';
 
 /** Times the kernel commands, so a label change splits into pure work, planning and commands. */
 class TimedRunner implements CommandRunner {
@@ -47,63 +48,6 @@ const REMOTE = Number(process.env.BENCH_REMOTE ?? 10000);
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 500);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 10);
 const HOST = 'bench-host';
-
-function ip(i: number): string {
-  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-}
-
-function wep(i: number, local: boolean, labels: Record<string, string>): WorkloadEndpoint {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'WorkloadEndpoint',
-    metadata: { name: `w${i}`, namespace: 'default', labels },
-    spec: {
-      node: local ? HOST : `remote-${i % 100}`,
-      orchestrator: 'k8s',
-      workload: `w${i}`,
-      endpoint: 'eth0',
-      interfaceName: `cali${i.toString(16).padStart(11, '0')}`,
-      ipNetworks: [`${ip(i + 1)}/32`],
-    },
-  };
-}
-
-function cluster(): Resource[] {
-  const out: Resource[] = [];
-  for (let i = 0; i < LOCAL + REMOTE; i++)
-    out.push(wep(i, i < LOCAL, { app: `app-${i % 50}`, role: `r${i % 20}`, tier: i % 2 ? 'web' : 'db' }));
-  for (let p = 0; p < POLICIES; p++) {
-    out.push({
-      apiVersion: API_VERSION,
-      kind: 'GlobalNetworkPolicy',
-      metadata: { name: `policy-${p}` },
-      spec: {
-        order: p,
-        selector: `app == "app-${p % 50}"`,
-        types: ['Ingress', 'Egress'],
-        ingress: [
-          {
-            action: 'Allow',
-            protocol: 'TCP',
-            source: { selector: `role == "r${p % 20}"` },
-            destination: { ports: [80, 443, '8000:8100'] },
-          },
-          {
-            action: 'Allow',
-            protocol: 'UDP',
-            source: { selector: `tier == "web" && role in {"r${p % 20}", "r${(p + 1) % 20}"}` },
-            destination: { ports: [53] },
-          },
-          { action: 'Deny', source: { nets: [`192.168.${p % 256}.0/24`, '172.16.0.0/12'] } },
-          { action: 'Allow', protocol: 'ICMP' },
-          { action: 'Pass', source: { notSelector: `app == "app-${(p + 7) % 50}"` } },
-        ],
-        egress: [{ action: 'Allow' }],
-      },
-    });
-  }
-  return out;
-}
 
 /**
  * CPU milliseconds used so far by this process and by its children that have exited (the kernel
@@ -145,7 +89,7 @@ function outside(): void {
 
 /** Inside the namespace: the measurements. */
 async function inside(): Promise<void> {
-  const resources = cluster();
+  const resources = syntheticCluster({ local: LOCAL, remote: REMOTE, policies: POLICIES }, HOST);
   const cpu0 = cpuMs();
   let t = performance.now();
   const calc = new FelixCalculator(HOST);
@@ -179,10 +123,7 @@ async function inside(): Promise<void> {
   const relabel = async (i: number, labels: Record<string, string>, rewritesChains = false) => {
     const base = resources[i] as WorkloadEndpoint;
     const t0 = performance.now();
-    const resource = {
-      ...base,
-      metadata: { ...base.metadata, labels: { ...base.metadata.labels, ...labels } },
-    };
+    const resource = relabelled(base, labels);
     resources[i] = resource;
     calc.apply({ type: 'set', resource });
     const d = renderDataplane(calc.state());

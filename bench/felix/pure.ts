@@ -1,0 +1,63 @@
+/**
+ * bench/felix/pure.ts: only Felix's pure part (resources → calculation → rendered rules) over the
+ * bench cluster, with no kernel and no root, for profiling and for checking that an optimisation
+ * renders the same bytes:
+ *
+ *   node --cpu-prof --import tsx bench/felix/pure.ts            # profile a run
+ *   node --import tsx bench/felix/pure.ts --dump out.txt        # the rendered text, for diffing
+ *
+ * Env BENCH_LOCAL / BENCH_REMOTE / BENCH_POLICIES shrink the cluster as in run.ts; BENCH_REPEAT runs
+ * the whole pure part again with a fresh calculator (more samples for a profile).
+ */
+import { writeFileSync } from 'node:fs';
+import type { WorkloadEndpoint } from '../../src/api/index.js';
+import { FelixCalculator } from '../../src/felix/calc/graph.js';
+import { renderDataplane } from '../../src/felix/rules/render.js';
+import { FULL_CLUSTER, relabelled, syntheticCluster } from './cluster.js';
+import { dataplaneText } from './dataplane-text.js';
+
+const HOST = 'bench-host';
+const size = {
+  local: Number(process.env.BENCH_LOCAL ?? FULL_CLUSTER.local),
+  remote: Number(process.env.BENCH_REMOTE ?? FULL_CLUSTER.remote),
+  policies: Number(process.env.BENCH_POLICIES ?? FULL_CLUSTER.policies),
+};
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+const dumpAt = process.argv.indexOf('--dump');
+const dumpFile = dumpAt > 0 ? process.argv[dumpAt + 1] : undefined;
+
+const ms = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
+
+for (let run = 0; run < REPEAT; run++) {
+  const resources = syntheticCluster(size, HOST);
+  let t = performance.now();
+  const calc = new FelixCalculator(HOST);
+  for (const resource of resources) calc.apply({ type: 'set', resource });
+  const loadMs = ms(t);
+  t = performance.now();
+  const state = calc.state();
+  const calcMs = ms(t);
+  t = performance.now();
+  const desired = renderDataplane(state);
+  const renderMs = ms(t);
+  console.log(`run ${run}: load ${loadMs} ms, calc ${calcMs} ms, render ${renderMs} ms`);
+
+  // The bench's three kinds of label change, rendered after each, so a dump covers the incremental path.
+  const texts = dumpFile ? [dataplaneText(desired)] : [];
+  const changes: [number, Record<string, string>][] = [
+    [size.local + 17, { role: 'r99' }],
+    [5, { role: 'r7' }],
+    [Math.min(100, size.local - 1), { app: 'app-1' }],
+    [Math.min(100, size.local - 1), { app: 'app-0' }],
+  ];
+  t = performance.now();
+  for (const [i, labels] of changes) {
+    const resource = relabelled(resources[i] as WorkloadEndpoint, labels);
+    resources[i] = resource;
+    calc.apply({ type: 'set', resource });
+    const d = renderDataplane(calc.state());
+    if (dumpFile) texts.push(dataplaneText(d));
+  }
+  console.log(`run ${run}: ${changes.length} label changes ${ms(t)} ms`);
+  if (dumpFile && run === 0) writeFileSync(dumpFile, texts.join('=== after a label change\n'));
+}
