@@ -7,7 +7,8 @@
  *   node --import tsx bench/felix/pure.ts --dump out.txt        # the rendered text, for diffing
  *
  * Env BENCH_LOCAL / BENCH_REMOTE / BENCH_POLICIES shrink the cluster as in run.ts; BENCH_REPEAT runs
- * the whole pure part again with a fresh calculator (more samples for a profile).
+ * the whole pure part again with a fresh calculator (more samples for a profile); BENCH_IP_VERSIONS
+ * (default 4, as run.ts programs) chooses the IP versions rendered.
  */
 import { writeFileSync } from 'node:fs';
 import type { WorkloadEndpoint } from '../../src/api/index.js';
@@ -23,6 +24,8 @@ const size = {
   policies: Number(process.env.BENCH_POLICIES ?? FULL_CLUSTER.policies),
 };
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+// IPv4 only, as run.ts programs; BENCH_IP_VERSIONS=4,6 renders both (to compare dumps with a full render).
+const ipVersions = (process.env.BENCH_IP_VERSIONS ?? '4').split(',').map((v) => (v.trim() === '6' ? 6 : 4));
 const dumpAt = process.argv.indexOf('--dump');
 const dumpFile = dumpAt > 0 ? process.argv[dumpAt + 1] : undefined;
 
@@ -30,6 +33,7 @@ const ms = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
 
 for (let run = 0; run < REPEAT; run++) {
   const resources = syntheticCluster(size, HOST);
+  const cpu0 = process.cpuUsage();
   let t = performance.now();
   const calc = new FelixCalculator(HOST);
   for (const resource of resources) calc.apply({ type: 'set', resource });
@@ -38,9 +42,13 @@ for (let run = 0; run < REPEAT; run++) {
   const state = calc.state();
   const calcMs = ms(t);
   t = performance.now();
-  const desired = renderDataplane(state);
+  const desired = renderDataplane(state, { ipVersions });
   const renderMs = ms(t);
-  console.log(`run ${run}: load ${loadMs} ms, calc ${calcMs} ms, render ${renderMs} ms`);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+  console.log(
+    `run ${run}: load ${loadMs} ms, calc ${calcMs} ms, render ${renderMs} ms, total ${Math.round(loadMs + calcMs + renderMs)} ms (CPU ${cpuMs} ms)`,
+  );
 
   // The bench's three kinds of label change, rendered after each, so a dump covers the incremental path.
   const texts = dumpFile ? [dataplaneText(desired)] : [];
@@ -55,7 +63,7 @@ for (let run = 0; run < REPEAT; run++) {
     const resource = relabelled(resources[i] as WorkloadEndpoint, labels);
     resources[i] = resource;
     calc.apply({ type: 'set', resource });
-    const d = renderDataplane(calc.state());
+    const d = renderDataplane(calc.state(), { ipVersions });
     if (dumpFile) texts.push(dataplaneText(d));
   }
   console.log(`run ${run}: ${changes.length} label changes ${ms(t)} ms`);

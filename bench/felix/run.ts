@@ -99,7 +99,8 @@ async function inside(): Promise<void> {
   const state = calc.state();
   const calcMs = ms(t);
   t = performance.now();
-  const desired = renderDataplane(state);
+  // Render what the dataplane below programs: IPv4 only.
+  const desired = renderDataplane(state, { ipVersions: [4] });
   const renderMs = ms(t);
   const pureMs = loadMs + calcMs + renderMs;
   const pureCpu = cpuMs() - cpu0;
@@ -126,7 +127,7 @@ async function inside(): Promise<void> {
     const resource = relabelled(base, labels);
     resources[i] = resource;
     calc.apply({ type: 'set', resource });
-    const d = renderDataplane(calc.state());
+    const d = renderDataplane(calc.state(), { ipVersions: [4] });
     const pure = performance.now() - t0;
     const logged = runner.log.length;
     const report = await dataplane.apply(d, false);

@@ -186,7 +186,9 @@ export class FelixAgent {
     this.applying = (async () => {
       const started = performance.now();
       try {
-        const desired = renderDataplane(this.calc.state());
+        const desired = renderDataplane(this.calc.state(), {
+          ipVersions: (this.opts.ipv6 ?? true) ? [4, 6] : [4],
+        });
         const report = await this.dataplane.apply(desired, full);
         const ms = performance.now() - started;
         Object.assign(this.metrics, {

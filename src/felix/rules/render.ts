@@ -572,7 +572,20 @@ function renderVersion(
   };
 }
 
-/** The whole desired dataplane of this host. */
+/**
+ * What the caller will program. Felix renders an IP version only when it programs it (the agent
+ * without IPv6, bench/felix), so a host without IPv6 pays nothing for the IPv6 chains and sets.
+ */
+export interface RenderOptions {
+  /** IP versions whose iptables chains and ipsets are rendered; both by default. */
+  readonly ipVersions?: readonly IpVersion[];
+}
+
+const BOTH_VERSIONS: readonly IpVersion[] = [4, 6];
+
+/** The state of an IP version that is not programmed: no chains, no hooks. */
+const NOT_RENDERED: IptablesState = { chains: { raw: [], mangle: [], nat: [], filter: [] }, hooks: [] };
+
 /**
  * Whole iptables states, reused while every input they depend on is the same object: a label
  * change that only moves ipset members re-renders no chain at all, and the table driver sees
@@ -587,27 +600,40 @@ const iptablesMemo = new WeakMap<
   }
 >();
 
-function renderIptables(state: FelixState): {
+function renderIptables(
+  state: FelixState,
+  render4: boolean,
+  render6: boolean,
+): {
   iptables: Record<IpVersion, IptablesState>;
   netSets: readonly IpsetSpec[];
 } {
-  const inputs = [state.policies, state.profiles, state.pools, state.config];
+  const inputs = [state.policies, state.profiles, state.pools, state.config, render4, render6];
   const hit = iptablesMemo.get(state.endpoints);
   if (hit && hit.inputs.every((x, i) => x === inputs[i])) return hit;
   const marks = allocateMarks(state.config.iptablesMarkMask);
   const netSets = new Map<string, IpsetSpec>();
-  const iptables = { 4: renderVersion(state, 4, marks, netSets), 6: renderVersion(state, 6, marks, netSets) };
+  const iptables = {
+    4: render4 ? renderVersion(state, 4, marks, netSets) : NOT_RENDERED,
+    6: render6 ? renderVersion(state, 6, marks, netSets) : NOT_RENDERED,
+  };
   const result = { inputs, iptables, netSets: [...netSets.values()] };
   iptablesMemo.set(state.endpoints, result);
   return result;
 }
 
-export function renderDataplane(state: FelixState): DesiredDataplane {
-  const { iptables, netSets } = renderIptables(state);
+/** The whole desired dataplane of this host. */
+export function renderDataplane(state: FelixState, options: RenderOptions = {}): DesiredDataplane {
+  const versions = options.ipVersions ?? BOTH_VERSIONS;
+  const render4 = versions.includes(4);
+  const render6 = versions.includes(6);
+  const { iptables, netSets } = renderIptables(state, render4, render6);
   const ipsets: IpsetSpec[] = [];
-  for (const s of state.selectorSets) ipsets.push(...selectorIpsets(s));
+  for (const s of state.selectorSets)
+    for (const spec of selectorIpsets(s)) if (spec.family === 4 ? render4 : render6) ipsets.push(spec);
   ipsets.push(...netSets);
   for (const v of [4, 6] as const) {
+    if (!(v === 4 ? render4 : render6)) continue;
     const pools = state.pools.filter((p) => familyOf(p.cidr) === v);
     if (!pools.some((p) => p.natOutgoing)) continue;
     ipsets.push({ name: ALL_POOLS_SET[v], type: 'hash:net', family: v, members: pools.map((p) => p.cidr) });

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadResources, type Resource, type WorkloadEndpoint } from '../../../src/api/index.js';
+import { API_VERSION, loadResources, type Resource, type WorkloadEndpoint } from '../../../src/api/index.js';
 import { FelixCalculator } from '../../../src/felix/calc/graph.js';
 import { renderDataplane } from '../../../src/felix/rules/render.js';
 import { relabelled, syntheticCluster } from '../../../bench/felix/cluster.js';
@@ -100,4 +100,49 @@ describe('the rendered dataplane stays byte for byte the same', () => {
       const got = digest(dataplaneText(renderDataplane(calc.state())));
       assert.equal(got, expected, UPDATE_HINT);
     });
+});
+
+describe('rendering only the IP versions that are programmed', () => {
+  const resources = syntheticCluster(SIZE, HOST);
+  const v6Pool: Resource = {
+    apiVersion: API_VERSION,
+    kind: 'IPPool',
+    metadata: { name: 'v6' },
+    spec: { cidr: 'fd00:10::/64', natOutgoing: true },
+  };
+  const v4Pool: Resource = {
+    apiVersion: API_VERSION,
+    kind: 'IPPool',
+    metadata: { name: 'v4' },
+    spec: { cidr: '10.0.0.0/8', natOutgoing: true },
+  };
+  const calc = new FelixCalculator(HOST);
+  for (const resource of [...resources, v4Pool, v6Pool]) calc.apply({ type: 'set', resource });
+  const both = renderDataplane(calc.state());
+
+  for (const [version, other] of [
+    [4, 6],
+    [6, 4],
+  ] as const)
+    test(`IPv${version} alone: the same IPv${version} chains and sets as a full render, nothing of IPv${other}`, () => {
+      const one = renderDataplane(calc.state(), { ipVersions: [version] });
+      assert.deepEqual(one.iptables[version], both.iptables[version]);
+      assert.deepEqual(one.iptables[other], {
+        chains: { raw: [], mangle: [], nat: [], filter: [] },
+        hooks: [],
+      });
+      assert.deepEqual(
+        one.ipsets,
+        both.ipsets.filter((s) => s.family === version),
+      );
+      assert.ok(one.ipsets.length > 0);
+      assert.deepEqual(one.routes, both.routes);
+      assert.deepEqual(one.interfaces, both.interfaces);
+    });
+
+  test('both versions by default, and when both are asked for', () => {
+    assert.deepEqual(renderDataplane(calc.state(), { ipVersions: [4, 6] }), both);
+    assert.ok(both.iptables[6].chains.filter.length > 0);
+    assert.ok(both.ipsets.some((s) => s.family === 6));
+  });
 });
