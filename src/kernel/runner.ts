@@ -37,7 +37,8 @@ export class CommandFailedError extends Error {
 
 /** Runs commands on this machine, optionally inside a named network namespace. */
 export class ProcessRunner implements CommandRunner {
-  constructor(private readonly netns?: string) {}
+  /** The network namespace the commands run in (undefined: this process's own). */
+  constructor(readonly netns?: string) {}
 
   run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const [file, argv] = this.netns ? ['ip', ['netns', 'exec', this.netns, cmd, ...args]] : [cmd, [...args]];

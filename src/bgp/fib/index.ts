@@ -1,15 +1,35 @@
 // Public face of the FIB driver: BGP best paths into the kernel (proto 81), with ECMP.
+export { KernelFib, planFib, type FibSyncReport, type KernelFibOptions } from './kernel-fib.js';
 export {
-  BGP_ROUTE_PROTO,
-  KernelFib,
+  canonicalPrefix,
   familyOfPrefix,
   normalizeNextHops,
-  parseKernelRoutes,
-  planFib,
-  routeDeleteLine,
-  routeReplaceLine,
   type FibFamily,
+} from './canonical-route-text.js';
+export {
+  BGP_ROUTE_PROTO,
+  IpBatchRouteWriter,
+  parseIpBatchFailures,
+  parseKernelRoutes,
+  routeDeleteLine,
+  routeOpLine,
+  routeReplaceLine,
   type FibRoute,
-  type FibSyncReport,
-  type KernelFibOptions,
-} from './kernel-fib.js';
+} from './ip-batch-route-writer.js';
+export { NetlinkRouteWriter, type NetlinkRouteWriterOptions } from './netlink-route-writer.js';
+export { FIB_WRITER_PROGRAM, routeWriterFor, type RouteWriterChoice } from './choose-route-writer.js';
+export {
+  encodeBarrier,
+  encodeListRequest,
+  encodeRouteOp,
+  parseWriterReply,
+  LineSplitter,
+  type WriterReply,
+} from './fib-writer-protocol.js';
+export type {
+  RouteOp,
+  RouteOpFailure,
+  RouteWriteResult,
+  RouteWriter,
+  RouteWriterKind,
+} from './route-writer.js';

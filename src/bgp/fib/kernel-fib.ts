@@ -3,115 +3,89 @@
  *
  * Same shape as Felix's route driver (desired state in, diff against actual, minimal apply): the
  * speaker sets the desired next hops per prefix from each RIB flush, and `sync()` writes only the
- * prefixes that differ from what it believes the kernel has, as one `ip -batch` per family. A full
- * sync (at start, periodically, and after any failed batch) reads our routes back from the kernel
+ * prefixes that differ from what it believes the kernel has, in one call to its route writer
+ * (route-writer.ts: the calico-fib-writer coprocess over rtnetlink, or `ip -batch`). A full sync
+ * (at start, periodically, and after the writer lost track) reads our routes back from the kernel
  * instead of trusting the cache, so a route someone deleted or changed is put back, and a route of
  * ours nobody wants any more (left by a previous run) is removed.
  *
+ * Failures are per route: a route the kernel refused (say, a next hop on no connected network) is
+ * reported, and remembered as "unknown" so the next change to that prefix rewrites it whatever it
+ * is; the other routes of the batch stand. When the outcome of a write is not known at all (answers
+ * lost, the writer died), the family's cache is dropped and the report asks for a full sync.
+ *
  * Our routes carry protocol number 81 (`ip route ... proto 81`), ours alone: Felix's workload and
  * blackhole routes are proto 80, BIRD's are proto bird (12), so we list and delete exactly ours.
- * An ECMP route is `route replace P proto 81 nexthop via A nexthop via B`; the kernel picks a
- * next hop per flow.
+ * An ECMP route is one route with several next hops; the kernel picks a next hop per flow.
  */
 import type { CommandRunner } from '../../kernel/runner.js';
-import { runChecked } from '../../kernel/runner.js';
-import { canonicalCidr, canonicalIp } from '../../net/ip.js';
-
-/** `ip route ... proto 81`: routes our BGP speaker installed ("calico-bgp"). */
-export const BGP_ROUTE_PROTO = 81;
-
-export type FibFamily = 4 | 6;
-
-/** One kernel route: a prefix and its next hops (sorted, so equal sets compare equal). */
-export interface FibRoute {
-  readonly prefix: string;
-  readonly nextHops: readonly string[];
-}
+import {
+  canonicalPrefix,
+  familyOfPrefix,
+  normalizeNextHops,
+  type FibFamily,
+} from './canonical-route-text.js';
+import { BGP_ROUTE_PROTO, IpBatchRouteWriter, type FibRoute } from './ip-batch-route-writer.js';
+import type { RouteOp, RouteWriter, RouteWriterKind } from './route-writer.js';
 
 export interface FibSyncReport {
   /** Routes added, replaced or deleted. */
   readonly changed: number;
   readonly errors: readonly string[];
+  /** The kernel's state is not known any more: run a full sync (after a pause, if it keeps failing). */
+  readonly resyncNeeded: boolean;
 }
 
-export function familyOfPrefix(prefix: string): FibFamily {
-  return prefix.includes(':') ? 6 : 4;
-}
+/** A report lists this many refused routes by name, then counts the rest (a log line, not a dump). */
+const MAX_ERRORS_LISTED = 20;
 
-/** `10.0.0.1` → `10.0.0.1/32`; other prefixes canonical. */
-function canonicalPrefix(dst: string): string {
-  const withLength = dst.includes('/') ? dst : `${dst}/${dst.includes(':') ? 128 : 32}`;
-  return canonicalCidr(withLength) ?? withLength;
-}
+/** Errno of a delete whose route is already gone: the goal is met. */
+const ESRCH = 3;
+
+/** Cached next hops of a prefix whose last write the kernel refused: differs from any real set. */
+const UNKNOWN_NEXT_HOPS: readonly string[] = Object.freeze(['(unknown)']);
 
 function sameHops(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((h, i) => h === b[i]);
 }
 
-/** The `ip -batch` line that installs `route` (replacing whatever the kernel has for the prefix). */
-export function routeReplaceLine(route: FibRoute, proto = BGP_ROUTE_PROTO): string {
-  const [only, ...more] = route.nextHops;
-  if (only === undefined) throw new Error(`FIB: route ${route.prefix} has no next hop to install`);
-  if (more.length === 0) return `route replace ${route.prefix} via ${only} proto ${proto}`;
-  return `route replace ${route.prefix} proto ${proto} ${route.nextHops.map((h) => `nexthop via ${h}`).join(' ')}`;
-}
-
-export function routeDeleteLine(prefix: string, proto = BGP_ROUTE_PROTO): string {
-  return `route del ${prefix} proto ${proto}`;
-}
-
-/** Lines that turn `actual` into `desired` for the prefixes in `only` (all prefixes when omitted). */
+/** Operations that turn `actual` into `desired` for the prefixes in `only` (all prefixes when omitted). */
 export function planFib(
   desired: ReadonlyMap<string, readonly string[]>,
   actual: ReadonlyMap<string, readonly string[]>,
   only?: Iterable<string>,
-  proto = BGP_ROUTE_PROTO,
-): string[] {
-  const prefixes = only ? new Set(only) : new Set([...desired.keys(), ...actual.keys()]);
-  const lines: string[] = [];
-  for (const prefix of prefixes) {
+): RouteOp[] {
+  const ops: RouteOp[] = [];
+  const consider = (prefix: string) => {
     const want = desired.get(prefix);
     const have = actual.get(prefix);
     if (want === undefined || want.length === 0) {
-      if (have !== undefined) lines.push(routeDeleteLine(prefix, proto));
+      if (have !== undefined) ops.push({ kind: 'delete', prefix });
     } else if (have === undefined || !sameHops(want, have)) {
-      lines.push(routeReplaceLine({ prefix, nextHops: want }, proto));
+      ops.push({ kind: 'replace', prefix, nextHops: want });
     }
+  };
+  if (only !== undefined) {
+    for (const prefix of new Set(only)) consider(prefix);
+  } else {
+    for (const prefix of desired.keys()) consider(prefix);
+    for (const prefix of actual.keys()) if (!desired.has(prefix)) consider(prefix);
   }
-  return lines;
+  return ops;
 }
 
-interface KernelRouteJson {
-  dst?: string;
-  gateway?: string;
-  nexthops?: { gateway?: string }[];
-}
-
-/** Our routes from `ip -j route show proto 81`: prefix → sorted next hops. */
-export function parseKernelRoutes(json: string): Map<string, string[]> {
-  const list = JSON.parse(json.trim() || '[]') as KernelRouteJson[];
-  const out = new Map<string, string[]>();
-  for (const r of list) {
-    if (r.dst === undefined || r.dst === 'default') continue;
-    const gateways = r.nexthops
-      ? r.nexthops.map((n) => n.gateway).filter((g): g is string => g !== undefined)
-      : r.gateway !== undefined
-        ? [r.gateway]
-        : [];
-    out.set(canonicalPrefix(r.dst), normalizeNextHops(gateways));
-  }
-  return out;
-}
-
-/** Canonical, de-duplicated, sorted next-hop addresses. */
-export function normalizeNextHops(hops: Iterable<string>): string[] {
-  return [...new Set([...hops].map((h) => canonicalIp(h) ?? h))].sort();
+function describeOp(op: RouteOp): string {
+  return op.kind === 'replace'
+    ? `route ${op.prefix} via ${op.nextHops.join(',')}`
+    : `delete of route ${op.prefix}`;
 }
 
 export interface KernelFibOptions {
   readonly proto?: number;
   /** Program IPv6 routes too (default true). */
   readonly ipv6?: boolean;
+  /** How routes reach the kernel (default: `ip -batch` through the runner). */
+  readonly writer?: RouteWriter;
 }
 
 export class KernelFib {
@@ -122,16 +96,18 @@ export class KernelFib {
   ]);
   /** What we believe the kernel holds; undefined per family until read (or after a failure). */
   private readonly actual = new Map<FibFamily, Map<string, readonly string[]>>();
-  private readonly dirty = new Set<string>();
-  private readonly proto: number;
+  private dirty = new Set<string>();
   private readonly families: readonly FibFamily[];
+  private readonly writer: RouteWriter;
 
-  constructor(
-    private readonly runner: CommandRunner,
-    options: KernelFibOptions = {},
-  ) {
-    this.proto = options.proto ?? BGP_ROUTE_PROTO;
+  constructor(runner: CommandRunner, options: KernelFibOptions = {}) {
+    this.writer = options.writer ?? new IpBatchRouteWriter(runner, options.proto ?? BGP_ROUTE_PROTO);
     this.families = options.ipv6 === false ? [4] : [4, 6];
+  }
+
+  /** Which writer carries the routes (`netlink` or `ip-batch`). */
+  get writerKind(): RouteWriterKind {
+    return this.writer.kind;
   }
 
   /** Desired next hops for a prefix; none (or an empty list) means no route of ours. */
@@ -169,7 +145,7 @@ export class KernelFib {
   async readKernel(): Promise<Map<string, readonly string[]>> {
     const all = new Map<string, readonly string[]>();
     for (const family of this.families) {
-      for (const [k, v] of await this.readFamily(family)) all.set(k, v);
+      for (const [k, v] of await this.writer.readRoutes(family)) all.set(k, v);
     }
     return all;
   }
@@ -179,42 +155,53 @@ export class KernelFib {
    * prefixes changed since the last sync are compared, against the cached kernel state.
    */
   async sync(full = false): Promise<FibSyncReport> {
-    let changed = 0;
     const errors: string[] = [];
-    const dirty = [...this.dirty];
-    this.dirty.clear();
+    let resyncNeeded = false;
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    const ops: RouteOp[] = [];
     for (const family of this.families) {
-      try {
-        let actual = full ? undefined : this.actual.get(family);
-        let only: string[] | undefined = dirty.filter((p) => familyOfPrefix(p) === family);
-        if (actual === undefined) {
-          actual = await this.readFamily(family);
-          only = undefined;
-        }
-        const desired = this.desiredFor(family);
-        const lines = planFib(desired, actual, only, this.proto);
-        for (const p of only ?? new Set([...desired.keys(), ...actual.keys()])) {
-          const want = desired.get(p);
-          if (want === undefined) actual.delete(p);
-          else actual.set(p, want);
-        }
-        this.actual.set(family, actual);
-        if (lines.length === 0) continue;
-        changed += lines.length;
-        // -force: one bad route (an unreachable gateway) must not stop the rest; a full sync retries.
-        const r = await this.runner.run('ip', [`-${family}`, '-force', '-batch', '-'], {
-          input: lines.join('\n') + '\n',
-        });
-        if (r.code !== 0) {
-          errors.push(r.stderr.trim() || `ip -batch exited ${r.code}`);
+      let actual = full ? undefined : this.actual.get(family);
+      let only: string[] | undefined;
+      if (actual === undefined) {
+        try {
+          actual = new Map(await this.writer.readRoutes(family));
+        } catch (e) {
+          errors.push(`reading IPv${family} routes: ${(e as Error).message}`);
           this.actual.delete(family);
+          resyncNeeded = true;
+          continue;
         }
-      } catch (e) {
-        errors.push((e as Error).message);
-        this.actual.delete(family);
+      } else {
+        only = [];
+        for (const p of dirty) if (familyOfPrefix(p) === family) only.push(p);
       }
+      const planned = planFib(this.desiredFor(family), actual, only);
+      // Optimistic: the cache says what the kernel will have; refusals are folded in below.
+      for (const op of planned) {
+        if (op.kind === 'replace') actual.set(op.prefix, op.nextHops);
+        else actual.delete(op.prefix);
+        ops.push(op);
+      }
+      this.actual.set(family, actual);
     }
-    return { changed, errors };
+    if (ops.length === 0) return { changed: 0, errors, resyncNeeded };
+    let changed = ops.length;
+    const result = await this.writer.write(ops);
+    let refused = 0;
+    for (const f of result.failed) {
+      changed--;
+      if (f.op.kind === 'delete' && f.errno === ESRCH) continue;
+      if (++refused <= MAX_ERRORS_LISTED) errors.push(`${describeOp(f.op)}: ${f.error}`);
+      this.actual.get(familyOfPrefix(f.op.prefix))?.set(f.op.prefix, UNKNOWN_NEXT_HOPS);
+    }
+    if (refused > MAX_ERRORS_LISTED) errors.push(`and ${refused - MAX_ERRORS_LISTED} more routes refused`);
+    if (result.unknown !== undefined) {
+      errors.push(result.unknown);
+      for (const op of ops) this.actual.delete(familyOfPrefix(op.prefix));
+      resyncNeeded = true;
+    }
+    return { changed, errors, resyncNeeded };
   }
 
   /** Removes every route of ours from the kernel (a clean stop without graceful restart). */
@@ -225,19 +212,12 @@ export class KernelFib {
     return this.sync(true);
   }
 
-  private desiredFor(family: FibFamily): Map<string, readonly string[]> {
-    return this.desired.get(family) as Map<string, readonly string[]>;
+  /** Stops the writer (a coprocess); our routes stay in the kernel. */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
-  private async readFamily(family: FibFamily): Promise<Map<string, readonly string[]>> {
-    const json = await runChecked(this.runner, 'ip', [
-      '-j',
-      `-${family}`,
-      'route',
-      'show',
-      'proto',
-      String(this.proto),
-    ]);
-    return parseKernelRoutes(json);
+  private desiredFor(family: FibFamily): Map<string, readonly string[]> {
+    return this.desired.get(family) as Map<string, readonly string[]>;
   }
 }

@@ -33,7 +33,7 @@ import type { CommandRunner } from '../../kernel/runner.js';
 import type { Logger } from '../../log.js';
 import { formatCidr } from '../../net/ip.js';
 import { planNodePeerings, type DesiredPeer, type NodeBgpPlan } from '../config/index.js';
-import { KernelFib } from '../fib/index.js';
+import { KernelFib, routeWriterFor } from '../fib/index.js';
 import { Rib, multipathNextHops, type ExportPolicy, type RibPeer } from '../rib/index.js';
 import {
   BgpListener,
@@ -164,6 +164,9 @@ export class BgpAgent {
   private cancelStaleTimer: (() => void) | undefined;
   private cancelDeferral: (() => void) | undefined;
   private fibTimer: NodeJS.Timeout | undefined;
+  /** A full sync after the writer lost track of the kernel, backing off while it keeps failing. */
+  private fibRetryTimer: NodeJS.Timeout | undefined;
+  private fibRetryMs = 0;
   private lastProblems = '';
   private noPlanLogged = false;
   private readyResolve: (() => void) | undefined;
@@ -173,7 +176,10 @@ export class BgpAgent {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.inputs = new SpeakerInputs(opts.nodeName);
-    this.fib = new KernelFib(opts.runner, { ipv6: opts.ipv6 ?? true });
+    this.fib = new KernelFib(opts.runner, {
+      ipv6: opts.ipv6 ?? true,
+      writer: routeWriterFor(opts.runner, { log: this.log }),
+    });
     this.gracefulRestart = opts.gracefulRestart ?? true;
     this.readyPromise = new Promise((resolve) => (this.readyResolve = resolve));
   }
@@ -233,6 +239,7 @@ export class BgpAgent {
     this.stopped = true;
     this.abort.abort();
     if (this.fibTimer) clearInterval(this.fibTimer);
+    if (this.fibRetryTimer) clearTimeout(this.fibRetryTimer);
     this.cancelStaleTimer?.();
     this.cancelDeferral?.();
     // A re-plan under way checks `stopped` after each await, so none starts a session after this.
@@ -248,6 +255,7 @@ export class BgpAgent {
     } else {
       this.log.info({ routes: this.fib.size }, 'keeping BGP routes in the kernel (graceful restart)');
     }
+    await this.fib.close();
   }
 
   // ---- datastore -----------------------------------------------------------------------------
@@ -729,9 +737,20 @@ export class BgpAgent {
         } else if (report.changed) {
           this.log.debug({ changed: report.changed }, 'BGP routes programmed');
         }
+        if (report.resyncNeeded) this.retryFibLater();
+        else if (report.errors.length === 0) this.fibRetryMs = 0;
       }
       this.fibRunning = undefined;
     })();
+  }
+
+  private retryFibLater(): void {
+    if (this.fibRetryTimer || this.stopped) return;
+    this.fibRetryMs = Math.min(30_000, Math.max(500, this.fibRetryMs * 2));
+    this.fibRetryTimer = setTimeout(() => {
+      this.fibRetryTimer = undefined;
+      this.syncFib(true);
+    }, this.fibRetryMs);
   }
 
   // ---- status --------------------------------------------------------------------------------

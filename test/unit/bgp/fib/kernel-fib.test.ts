@@ -39,29 +39,28 @@ describe('planFib', () => {
       name: 'a new prefix is installed',
       desired: m([['10.65.1.0/26', ['10.0.0.2']]]),
       actual: m([]),
-      lines: ['route replace 10.65.1.0/26 via 10.0.0.2 proto 81'],
+      ops: [{ kind: 'replace', prefix: '10.65.1.0/26', nextHops: ['10.0.0.2'] }],
     },
     {
       name: 'an unchanged prefix is left alone',
       desired: m([['10.65.1.0/26', ['10.0.0.2']]]),
       actual: m([['10.65.1.0/26', ['10.0.0.2']]]),
-      lines: [],
+      ops: [],
     },
     {
       name: 'a second next hop turns the route into ECMP',
       desired: m([['10.65.1.0/26', ['10.0.0.2', '10.0.0.3']]]),
       actual: m([['10.65.1.0/26', ['10.0.0.2']]]),
-      lines: ['route replace 10.65.1.0/26 proto 81 nexthop via 10.0.0.2 nexthop via 10.0.0.3'],
+      ops: [{ kind: 'replace', prefix: '10.65.1.0/26', nextHops: ['10.0.0.2', '10.0.0.3'] }],
     },
     {
       name: 'a prefix no longer wanted is deleted',
       desired: m([]),
       actual: m([['10.65.1.0/26', ['10.0.0.2']]]),
-      lines: ['route del 10.65.1.0/26 proto 81'],
+      ops: [{ kind: 'delete', prefix: '10.65.1.0/26' }],
     },
   ];
-  for (const row of TABLE)
-    test(row.name, () => assert.deepEqual(planFib(row.desired, row.actual), row.lines));
+  for (const row of TABLE) test(row.name, () => assert.deepEqual(planFib(row.desired, row.actual), row.ops));
 
   test('with a list of prefixes, only those are compared', () => {
     const desired = m([
@@ -69,7 +68,7 @@ describe('planFib', () => {
       ['10.65.2.0/26', ['10.0.0.3']],
     ]);
     assert.deepEqual(planFib(desired, m([]), ['10.65.2.0/26']), [
-      'route replace 10.65.2.0/26 via 10.0.0.3 proto 81',
+      { kind: 'replace', prefix: '10.65.2.0/26', nextHops: ['10.0.0.3'] },
     ]);
   });
 });
@@ -105,7 +104,7 @@ describe('KernelFib', () => {
     const fib = new KernelFib(kernel);
     fib.set('10.65.1.0/26', ['10.0.0.3', '10.0.0.2']);
     const report = await fib.sync();
-    assert.deepEqual(report, { changed: 2, errors: [] });
+    assert.deepEqual(report, { changed: 2, errors: [], resyncNeeded: false });
     assert.deepEqual([...kernel.routes], [['10.65.1.0/26', ['10.0.0.2', '10.0.0.3']]]);
   });
 

@@ -1,0 +1,269 @@
+/**
+ * The rtnetlink route writer: a long-lived calico-fib-writer coprocess (native/calico-fib-writer.c)
+ * fed operations on its stdin, answering on its stdout (protocol: fib-writer-protocol.ts).
+ *
+ * Why a coprocess and not `ip -batch`: ip sends one route and waits for its acknowledgement before
+ * it parses the next line, ~20 us a route; the coprocess packs thousands of routes into each
+ * sendmsg and reads the acknowledgements in bulk, so a full table costs what the kernel itself
+ * needs. Why not netlink from Node: Node has no AF_NETLINK sockets.
+ *
+ * A write sends its operations and a barrier, and resolves when the barrier is answered, with the
+ * operations the kernel refused. If the coprocess dies (or stops answering), every write in flight
+ * resolves as `unknown` (the caller reads the kernel back), and the next call starts a new one,
+ * after a backoff that doubles with each death in a row so a crashing binary cannot spin.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Logger } from '../../log.js';
+import { canonicalPrefix, normalizeNextHops, type FibFamily } from './canonical-route-text.js';
+import {
+  LineSplitter,
+  MAX_WRITER_SEQ,
+  encodeBarrier,
+  encodeListRequest,
+  encodeRouteOp,
+  parseWriterReply,
+  type WriterReply,
+} from './fib-writer-protocol.js';
+import type { RouteOp, RouteOpFailure, RouteWriteResult, RouteWriter } from './route-writer.js';
+
+export interface NetlinkRouteWriterOptions {
+  /** argv that starts the coprocess, e.g. [path] or ['ip', 'netns', 'exec', ns, path]. */
+  readonly command: readonly string[];
+  readonly log: Pick<Logger, 'info' | 'warn'>;
+  /** First restart delay after a death; doubles per death in a row up to `maxRestartDelayMs`. */
+  readonly minRestartDelayMs?: number;
+  readonly maxRestartDelayMs?: number;
+  /** A write gets this long plus `answerMsPerOp` per operation before the coprocess is presumed hung. */
+  readonly answerTimeoutMs?: number;
+  readonly answerMsPerOp?: number;
+}
+
+interface PendingWrite {
+  readonly firstSeq: number;
+  readonly ops: readonly RouteOp[];
+  readonly failed: RouteOpFailure[];
+  readonly resolve: (r: RouteWriteResult) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface PendingList {
+  readonly seq: number;
+  readonly routes: Map<string, readonly string[]>;
+  readonly resolve: (routes: Map<string, readonly string[]>) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+const STDERR_TAIL = 2000;
+
+export class NetlinkRouteWriter implements RouteWriter {
+  readonly kind = 'netlink' as const;
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private childStderr = '';
+  private nextSeq = 1;
+  private readonly writes = new Map<number, PendingWrite>();
+  private readonly lists: PendingList[] = [];
+  private deathsInARow = 0;
+  private lastDeathAt = 0;
+  private closed = false;
+  /** Starts so far, for tests and logs. */
+  starts = 0;
+
+  constructor(private readonly opts: NetlinkRouteWriterOptions) {}
+
+  /** The pid of the running coprocess, if one runs (for tests that kill it). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async write(ops: readonly RouteOp[]): Promise<RouteWriteResult> {
+    if (ops.length === 0) return { failed: [] };
+    const child = await this.running();
+    if (child === undefined) return { failed: [], unknown: 'calico-fib-writer is closed' };
+    const firstSeq = this.allocateSeqs(ops.length + 1);
+    const barrier = firstSeq + ops.length;
+    const parts: string[] = new Array<string>(ops.length + 1);
+    for (let i = 0; i < ops.length; i++) parts[i] = encodeRouteOp(firstSeq + i, ops[i] as RouteOp);
+    parts[ops.length] = encodeBarrier(barrier);
+    return new Promise<RouteWriteResult>((resolve) => {
+      const timer = setTimeout(
+        () => this.presumeHung(`no answer for ${ops.length} route operations`),
+        this.answerTimeout(ops.length),
+      );
+      this.writes.set(barrier, { firstSeq, ops, failed: [], resolve, timer });
+      child.stdin.write(parts.join(''));
+    });
+  }
+
+  async readRoutes(family: FibFamily): Promise<Map<string, readonly string[]>> {
+    const child = await this.running();
+    if (child === undefined) throw new Error('calico-fib-writer is closed');
+    const seq = this.allocateSeqs(1);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.presumeHung('no end of a route listing'), this.answerTimeout(0));
+      this.lists.push({ seq, routes: new Map(), resolve, reject, timer });
+      child.stdin.write(encodeListRequest(seq, family));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const child = this.child;
+    if (child === undefined) return;
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    child.stdin.end();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(kill);
+  }
+
+  private answerTimeout(ops: number): number {
+    return (this.opts.answerTimeoutMs ?? 30_000) + ops * (this.opts.answerMsPerOp ?? 0.05);
+  }
+
+  private allocateSeqs(n: number): number {
+    if (this.nextSeq + n > MAX_WRITER_SEQ) this.nextSeq = 1;
+    const first = this.nextSeq;
+    this.nextSeq += n;
+    return first;
+  }
+
+  /** The live coprocess, started (after the backoff, if it died lately) when there is none. */
+  private async running(): Promise<ChildProcessWithoutNullStreams | undefined> {
+    if (this.closed) return undefined;
+    if (this.child !== undefined) return this.child;
+    if (this.deathsInARow > 0) {
+      const min = this.opts.minRestartDelayMs ?? 200;
+      const max = this.opts.maxRestartDelayMs ?? 10_000;
+      const delay = Math.min(max, min * 2 ** (this.deathsInARow - 1));
+      const wait = this.lastDeathAt + delay - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (this.closed) return undefined;
+      if (this.child !== undefined) return this.child;
+    }
+    return this.start();
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    const [file, ...args] = this.opts.command;
+    if (file === undefined) throw new Error('NetlinkRouteWriter: empty command');
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.childStderr = '';
+    this.starts++;
+    if (this.starts > 1)
+      this.opts.log.info(
+        { pid: child.pid, starts: this.starts },
+        'calico-fib-writer restarted; the FIB reads the kernel back',
+      );
+    const lines = new LineSplitter();
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (this.child !== child) return;
+      for (const line of lines.push(chunk)) {
+        let reply: WriterReply;
+        try {
+          reply = parseWriterReply(line);
+        } catch (e) {
+          this.presumeHung((e as Error).message);
+          return;
+        }
+        this.onReply(reply);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      this.childStderr = (this.childStderr + chunk).slice(-STDERR_TAIL);
+    });
+    // EPIPE after the process died: the exit handler reports it.
+    child.stdin.on('error', () => undefined);
+    let gone = false;
+    const onGone = (why: string) => {
+      if (gone) return;
+      gone = true;
+      this.onDeath(child, why);
+    };
+    child.on('error', (e) => onGone(`could not run ${file}: ${e.message}`));
+    // 'close', not 'exit': the answers it printed before dying are read first.
+    child.on('close', (code, signal) => onGone(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    return child;
+  }
+
+  private onReply(reply: WriterReply): void {
+    switch (reply.kind) {
+      case 'failed': {
+        for (const w of this.writes.values()) {
+          const index = reply.seq - w.firstSeq;
+          const op = index >= 0 && index < w.ops.length ? w.ops[index] : undefined;
+          if (op === undefined) continue;
+          w.failed.push({ op, errno: reply.errno, error: reply.error });
+          return;
+        }
+        return;
+      }
+      case 'barrier': {
+        const w = this.writes.get(reply.seq);
+        if (w === undefined) return;
+        this.writes.delete(reply.seq);
+        clearTimeout(w.timer);
+        this.deathsInARow = 0;
+        w.resolve(
+          reply.stateKnown
+            ? { failed: w.failed }
+            : {
+                failed: w.failed,
+                unknown: 'calico-fib-writer lost kernel answers (ENOBUFS or a failed send)',
+              },
+        );
+        return;
+      }
+      case 'route': {
+        const list = this.lists[0];
+        if (list !== undefined)
+          list.routes.set(canonicalPrefix(reply.prefix), normalizeNextHops(reply.nextHops));
+        return;
+      }
+      case 'listed': {
+        const list = this.lists.shift();
+        if (list === undefined) return;
+        clearTimeout(list.timer);
+        if (reply.seq !== list.seq || reply.error !== undefined)
+          list.reject(new Error(`calico-fib-writer could not list routes: ${reply.error ?? 'out of order'}`));
+        else list.resolve(list.routes);
+        return;
+      }
+      default: {
+        const never: never = reply;
+        throw new Error(`unhandled writer reply ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** A coprocess that talks nonsense or stops answering is killed; its exit resolves the waiters. */
+  private presumeHung(why: string): void {
+    const child = this.child;
+    if (child === undefined) return;
+    this.opts.log.warn({ pid: child.pid, reason: why }, 'calico-fib-writer misbehaves: killing it');
+    this.childStderr += `\n(${why})`;
+    child.kill('SIGKILL');
+  }
+
+  private onDeath(child: ChildProcessWithoutNullStreams, why: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    const detail = this.childStderr.trim();
+    const reason = `calico-fib-writer ${why}${detail ? `: ${detail}` : ''}`;
+    if (!this.closed) {
+      this.deathsInARow++;
+      this.lastDeathAt = Date.now();
+      this.opts.log.warn({ reason, deathsInARow: this.deathsInARow }, 'calico-fib-writer stopped');
+    }
+    for (const w of this.writes.values()) {
+      clearTimeout(w.timer);
+      w.resolve({ failed: w.failed, unknown: reason });
+    }
+    this.writes.clear();
+    for (const list of this.lists.splice(0)) {
+      clearTimeout(list.timer);
+      list.reject(new Error(reason));
+    }
+  }
+}
