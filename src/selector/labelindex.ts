@@ -31,11 +31,23 @@ export type MatchListener = (event: MatchEvent) => void;
 
 type Labels = Readonly<Record<string, string>>;
 
+/**
+ * An item's labels are kept as the plain record they arrive in: without parents, `effective` is
+ * the caller's own record (no copy), so an index of many endpoints holds no second label map per
+ * endpoint. `matches` is made on the first match, as most items match few selectors or none.
+ */
 interface ItemState {
   own: Labels;
   parents: readonly string[];
-  effective: Map<string, string>;
-  matches: Set<string>;
+  effective: Labels;
+  matches: Set<string> | undefined;
+}
+
+const NO_MATCHES: ReadonlySet<string> = new Set();
+
+/** The value of a label, if the record has it as its own property (never an inherited one). */
+function labelOf(labels: Labels, key: string): string | undefined {
+  return Object.hasOwn(labels, key) ? labels[key] : undefined;
 }
 
 interface SelectorState {
@@ -124,21 +136,27 @@ export class LabelIndex {
     this.fileSelector(id, state);
 
     if (!state.impossible) {
-      const candidates = state.anchor === undefined ? this.items.keys() : this.itemsWithAnchor(state.anchor);
-      for (const itemId of candidates) {
-        const item = this.items.get(itemId) as ItemState;
-        if (this.evaluate(state, item)) state.matches.add(itemId);
+      if (state.anchor === undefined) {
+        for (const [itemId, item] of this.items) if (this.evaluate(state, item)) state.matches.add(itemId);
+      } else {
+        for (const v of state.anchor.values) {
+          const ids = this.itemsByPair.get(state.anchor.key, v);
+          if (ids === undefined) continue;
+          for (const itemId of ids)
+            if (this.evaluate(state, this.items.get(itemId) as ItemState)) state.matches.add(itemId);
+        }
       }
     }
     for (const itemId of priorMatches) {
       if (!state.matches.has(itemId)) {
-        this.items.get(itemId)?.matches.delete(id);
+        this.items.get(itemId)?.matches?.delete(id);
         this.listener({ kind: 'matchStopped', selectorId: id, itemId });
       }
     }
     for (const itemId of state.matches) {
       if (!priorMatches.has(itemId)) {
-        this.items.get(itemId)?.matches.add(id);
+        const item = this.items.get(itemId);
+        if (item !== undefined) (item.matches ??= new Set()).add(id);
         this.listener({ kind: 'matchStarted', selectorId: id, itemId });
       }
     }
@@ -150,7 +168,7 @@ export class LabelIndex {
     this.unfileSelector(id, state);
     this.selectors.delete(id);
     for (const itemId of state.matches) {
-      this.items.get(itemId)?.matches.delete(id);
+      this.items.get(itemId)?.matches?.delete(id);
       this.listener({ kind: 'matchStopped', selectorId: id, itemId });
     }
   }
@@ -170,9 +188,9 @@ export class LabelIndex {
     }
     const effective = this.effectiveLabels(labels, parentIds);
     if (prior === undefined) {
-      const item: ItemState = { own: labels, parents: parentIds, effective, matches: new Set() };
+      const item: ItemState = { own: labels, parents: parentIds, effective, matches: undefined };
       this.items.set(id, item);
-      for (const [k, v] of effective) this.itemsByPair.add(k, v, id);
+      for (const k of Object.keys(effective)) this.itemsByPair.add(k, effective[k] as string, id);
       this.checkNewItem(id, item);
     } else {
       prior.own = labels;
@@ -191,9 +209,9 @@ export class LabelIndex {
         this.parents.delete(p);
       }
     }
-    for (const [k, v] of item.effective) this.itemsByPair.remove(k, v, id);
+    for (const k of Object.keys(item.effective)) this.itemsByPair.remove(k, item.effective[k] as string, id);
     this.items.delete(id);
-    for (const selectorId of item.matches) {
+    for (const selectorId of item.matches ?? NO_MATCHES) {
       this.selectors.get(selectorId)?.matches.delete(id);
       this.listener({ kind: 'matchStopped', selectorId, itemId: id });
     }
@@ -230,12 +248,13 @@ export class LabelIndex {
   }
 
   matchingSelectors(itemId: string): ReadonlySet<string> {
-    return this.items.get(itemId)?.matches ?? new Set();
+    return this.items.get(itemId)?.matches ?? NO_MATCHES;
   }
 
   /** The item's labels after inheritance, or undefined for an unknown item. */
   effectiveLabelsOf(itemId: string): ReadonlyMap<string, string> | undefined {
-    return this.items.get(itemId)?.effective;
+    const item = this.items.get(itemId);
+    return item === undefined ? undefined : new Map(Object.entries(item.effective));
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -283,38 +302,43 @@ export class LabelIndex {
     for (const k of s.otherKeys) removeFrom(this.readersByKey, k, id);
   }
 
-  private *itemsWithAnchor(anchor: NonNullable<SelectorState['anchor']>): Iterable<string> {
-    for (const v of anchor.values) yield* this.itemsByPair.get(anchor.key, v) ?? [];
-  }
-
-  private effectiveLabels(own: Labels, parentIds: readonly string[]): Map<string, string> {
-    const out = new Map<string, string>();
+  /** The item's own labels when no parent hands any down (the usual case: no copy), else a merge. */
+  private effectiveLabels(own: Labels, parentIds: readonly string[]): Labels {
+    let out: Record<string, string> | undefined;
     for (let i = parentIds.length - 1; i >= 0; i--) {
       const parent = this.parents.get(parentIds[i] as string);
-      if (parent !== undefined) for (const [k, v] of Object.entries(parent.labels)) out.set(k, v);
+      if (parent === undefined) continue;
+      for (const k of Object.keys(parent.labels)) (out ??= {})[k] = parent.labels[k] as string;
     }
-    for (const [k, v] of Object.entries(own)) out.set(k, v);
+    if (out === undefined) return own;
+    for (const k of Object.keys(own)) out[k] = own[k] as string;
     return out;
   }
 
   private evaluate(s: SelectorState, item: ItemState): boolean {
-    return s.selector.evaluateLookup((k) => item.effective.get(k));
+    return s.selector.evaluate(item.effective);
   }
 
   private checkNewItem(id: string, item: ItemState): void {
     const candidates = new Set(this.unanchored);
-    for (const [k, v] of item.effective) {
-      for (const selectorId of this.anchoredByPair.get(k, v) ?? []) candidates.add(selectorId);
+    for (const k of Object.keys(item.effective)) {
+      const ids = this.anchoredByPair.get(k, item.effective[k] as string);
+      if (ids !== undefined) for (const selectorId of ids) candidates.add(selectorId);
     }
     for (const selectorId of candidates) this.recheck(selectorId, id, item);
   }
 
-  private applyEffectiveLabels(id: string, item: ItemState, next: Map<string, string>): void {
+  private applyEffectiveLabels(id: string, item: ItemState, next: Labels): void {
     const previous = item.effective;
     const changed: Array<[key: string, before: string | undefined, after: string | undefined]> = [];
-    for (const [k, v] of previous) if (next.get(k) !== v) changed.push([k, v, next.get(k)]);
-    for (const [k, v] of next) if (!previous.has(k)) changed.push([k, undefined, v]);
+    for (const k of Object.keys(previous)) {
+      const v = previous[k] as string;
+      const now = labelOf(next, k);
+      if (now !== v) changed.push([k, v, now]);
+    }
+    for (const k of Object.keys(next)) if (!Object.hasOwn(previous, k)) changed.push([k, undefined, next[k]]);
     if (changed.length === 0) {
+      item.effective = next;
       return;
     }
     for (const [k, before, after] of changed) {
@@ -340,11 +364,11 @@ export class LabelIndex {
     if (now === before) return;
     if (now) {
       s.matches.add(itemId);
-      item.matches.add(selectorId);
+      (item.matches ??= new Set()).add(selectorId);
       this.listener({ kind: 'matchStarted', selectorId, itemId });
     } else {
       s.matches.delete(itemId);
-      item.matches.delete(selectorId);
+      item.matches?.delete(selectorId);
       this.listener({ kind: 'matchStopped', selectorId, itemId });
     }
   }

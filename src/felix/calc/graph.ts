@@ -207,16 +207,22 @@ function planOf(p: EndpointPolicies): DirectionPlan {
 interface MemberTexts {
   readonly 4: readonly string[];
   readonly 6: readonly string[];
-  readonly joined: string;
 }
+
+const NO_TEXTS: readonly string[] = [];
 
 /** An endpoint's addresses as ipset members, formatted once per update rather than once per set. */
 function memberTextsOf(view: PolicyEndpoint): MemberTexts {
-  const v4: string[] = [];
-  const v6: string[] = [];
-  for (const n of view.networks) (n.family === 4 ? v4 : v6).push(formatCidr(n));
-  return { 4: v4, 6: v6, joined: `${v4.join(',')}|${v6.join(',')}` };
+  let v4: string[] | undefined;
+  let v6: string[] | undefined;
+  for (const n of view.networks)
+    if (n.family === 4) (v4 ??= []).push(formatCidr(n));
+    else (v6 ??= []).push(formatCidr(n));
+  return { 4: v4 ?? NO_TEXTS, 6: v6 ?? NO_TEXTS };
 }
+
+const sameTexts = (a: MemberTexts, b: MemberTexts): boolean =>
+  sameStrings(a[4], b[4]) && sameStrings(a[6], b[6]);
 
 export class FelixCalculator {
   private readonly weps = new Map<string, WorkloadEndpoint>();
@@ -232,9 +238,8 @@ export class FelixCalculator {
   private readonly views = new Map<string, PolicyEndpoint>();
   private readonly memberTexts = new Map<string, MemberTexts>();
   private readonly index: LabelIndex;
-  /** Selector set id → its key, and → endpoint keys currently matching. */
+  /** Selector set id → its key (the endpoints matching it are the index's matchingItems). */
   private readonly setKeys = new Map<string, SelectorSetKey>();
-  private readonly setMatches = new Map<string, Set<string>>();
   /** Sets whose selector the LabelIndex cannot evaluate alone (namespaceSelector): computed by scan. */
   private readonly scannedSets = new Set<string>();
   /** Member lists per selector set, dropped when the set's matches or a member's addresses change. */
@@ -268,13 +273,8 @@ export class FelixCalculator {
   private configCache: FelixConfigurationSpec | undefined;
 
   constructor(readonly hostname: string) {
-    this.index = new LabelIndex((e) => {
-      const set = this.setMatches.get(e.selectorId);
-      if (!set) return;
-      this.setCache.delete(e.selectorId);
-      if (e.kind === 'matchStarted') set.add(e.itemId);
-      else set.delete(e.itemId);
-    });
+    // A set's member list is rebuilt when its matches change.
+    this.index = new LabelIndex((e) => this.setCache.delete(e.selectorId));
     this.policyIndex = new LabelIndex((e) => this.dirtyLocal.add(e.itemId));
   }
 
@@ -431,7 +431,7 @@ export class FelixCalculator {
     this.views.set(key, view);
     this.memberTexts.set(key, texts);
     // The sets it stays in list its addresses: a new address must reach them too.
-    if (prior && prior.joined !== texts.joined)
+    if (prior && !sameTexts(prior, texts))
       for (const id of this.index.matchingSelectors(key)) this.setCache.delete(id);
     // The view's labels already include what profiles hand down, so the index needs no parents.
     this.index.updateItem(key, view.labels);
@@ -460,7 +460,6 @@ export class FelixCalculator {
     const id = selectorSetId(key);
     if (this.setKeys.has(id)) return id;
     this.setKeys.set(id, key);
-    this.setMatches.set(id, new Set());
     if (key.namespaceSelector !== undefined) {
       this.scannedSets.add(id);
     } else {
@@ -476,12 +475,11 @@ export class FelixCalculator {
   private untrackSet(id: string): void {
     this.setCache.delete(id);
     this.setKeys.delete(id);
-    this.setMatches.delete(id);
     if (!this.scannedSets.delete(id)) this.index.deleteSelector(id);
   }
 
-  private membersOf(id: string): Set<string> {
-    if (!this.scannedSets.has(id)) return this.setMatches.get(id) ?? new Set();
+  private membersOf(id: string): ReadonlySet<string> {
+    if (!this.scannedSets.has(id)) return this.index.matchingItems(id);
     const key = this.setKeys.get(id);
     const out = new Set<string>();
     if (!key?.namespaceSelector) return out;
