@@ -10,7 +10,9 @@
  * A write sends its operations and a barrier, and resolves when the barrier is answered, with the
  * operations the kernel refused. If the coprocess dies (or stops answering), every write in flight
  * resolves as `unknown` (the caller reads the kernel back), and the next call starts a new one,
- * after a backoff that doubles with each death in a row so a crashing binary cannot spin.
+ * after a backoff that doubles with each death in a row so a crashing binary cannot spin. A death
+ * with nothing in flight is reported as `unknown` by the next write, so a restart always ends in a
+ * full sync.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from '../../log.js';
@@ -66,6 +68,8 @@ export class NetlinkRouteWriter implements RouteWriter {
   private deathsInARow = 0;
   private lastDeathAt = 0;
   private closed = false;
+  /** Why the last coprocess died, until a write has reported it (the kernel may have moved meanwhile). */
+  private unreportedDeath: string | undefined;
   /** Starts so far, for tests and logs. */
   starts = 0;
 
@@ -85,12 +89,25 @@ export class NetlinkRouteWriter implements RouteWriter {
     const parts: string[] = new Array<string>(ops.length + 1);
     for (let i = 0; i < ops.length; i++) parts[i] = encodeRouteOp(firstSeq + i, ops[i] as RouteOp);
     parts[ops.length] = encodeBarrier(barrier);
+    const restarted = this.unreportedDeath;
+    this.unreportedDeath = undefined;
     return new Promise<RouteWriteResult>((resolve) => {
       const timer = setTimeout(
         () => this.presumeHung(`no answer for ${ops.length} route operations`),
         this.answerTimeout(ops.length),
       );
-      this.writes.set(barrier, { firstSeq, ops, failed: [], resolve, timer });
+      this.writes.set(barrier, {
+        firstSeq,
+        ops,
+        failed: [],
+        resolve: (r) =>
+          resolve(
+            restarted !== undefined && r.unknown === undefined
+              ? { ...r, unknown: `restarted: ${restarted}` }
+              : r,
+          ),
+        timer,
+      });
       child.stdin.write(parts.join(''));
     });
   }
@@ -255,6 +272,8 @@ export class NetlinkRouteWriter implements RouteWriter {
       this.deathsInARow++;
       this.lastDeathAt = Date.now();
       this.opts.log.warn({ reason, deathsInARow: this.deathsInARow }, 'calico-fib-writer stopped');
+      // Nothing in flight lost: still, the next write says so, and the FIB reads the kernel back.
+      if (this.writes.size === 0) this.unreportedDeath = reason;
     }
     for (const w of this.writes.values()) {
       clearTimeout(w.timer);

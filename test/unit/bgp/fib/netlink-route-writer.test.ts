@@ -107,6 +107,21 @@ describe('NetlinkRouteWriter against a stand-in coprocess', () => {
     }
   });
 
+  test('a coprocess killed while idle is restarted, and the next write asks for a full sync', async () => {
+    const w = fakeWriter({ minRestartDelayMs: 10 });
+    try {
+      await w.write([replace('10.65.1.0/26', '10.0.0.2')]);
+      process.kill(w.pid as number, 'SIGKILL');
+      while (w.pid !== undefined) await new Promise((r) => setTimeout(r, 10));
+      const next = await w.write([replace('10.65.2.0/26', '10.0.0.2')]);
+      assert.match(next.unknown ?? '', /^restarted: calico-fib-writer killed by SIGKILL/);
+      assert.deepEqual(await w.write([replace('10.65.3.0/26', '10.0.0.2')]), { failed: [] }, 'reported once');
+      assert.equal(w.starts, 2);
+    } finally {
+      await w.close();
+    }
+  });
+
   test('a coprocess that stops answering is killed and the write reported unknown', async () => {
     const w = fakeWriter({ answerTimeoutMs: 200 });
     try {
