@@ -59,6 +59,11 @@ interface SelectorState {
   otherKeys: readonly string[];
   /** An anchor with no allowed value: the selector can never match. */
   impossible: boolean;
+  /**
+   * The selector is its anchor (`app == "db"`, `app in {...}`): every item filed under an allowed
+   * value matches, so a new selector takes them without evaluating each.
+   */
+  exact: boolean;
   matches: Set<string>;
 }
 
@@ -142,8 +147,10 @@ export class LabelIndex {
         for (const v of state.anchor.values) {
           const ids = this.itemsByPair.get(state.anchor.key, v);
           if (ids === undefined) continue;
-          for (const itemId of ids)
-            if (this.evaluate(state, this.items.get(itemId) as ItemState)) state.matches.add(itemId);
+          if (state.exact) for (const itemId of ids) state.matches.add(itemId);
+          else
+            for (const itemId of ids)
+              if (this.evaluate(state, this.items.get(itemId) as ItemState)) state.matches.add(itemId);
         }
       }
     }
@@ -278,12 +285,14 @@ export class LabelIndex {
       }
     }
     const otherKeys = [...selector.labelKeys()].filter((k) => k !== anchor?.key);
+    const ast = selector.ast;
     return {
       selector,
       canonical,
       anchor,
       otherKeys,
       impossible: anchor?.values.size === 0,
+      exact: (ast.kind === 'eq' || ast.kind === 'in') && ast.label === anchor?.key,
       matches: new Set(),
     };
   }

@@ -8,7 +8,7 @@
  * - Net sets (`cali40n:<id>`): a rule's `nets` / `notNets`, so a rule is one line however many nets.
  * - The IPAM pool sets Calico uses for NAT outgoing: all pools, and the natOutgoing ones.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { EntityRule } from '../../api/types.js';
 import type { IpVersion } from '../model.js';
 
@@ -23,7 +23,13 @@ export interface SelectorSetKey {
   readonly namespaceSelector?: string;
 }
 
-const shortHash = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
+// One-shot `crypto.hash` (Node >= 20.12) is much cheaper than createHash for short texts; both give
+// the same digest, so set names do not depend on which one ran.
+const sha256 =
+  typeof crypto.hash === 'function'
+    ? (text: string) => crypto.hash('sha256', text, 'base64url')
+    : (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
+const shortHash = (text: string) => sha256(text).slice(0, 22);
 
 /**
  * Ids are asked for on every render of every rule, so they are remembered by their text. The memo

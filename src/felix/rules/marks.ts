@@ -27,18 +27,22 @@ export function allocateMarks(mask: number = DEFAULT_MARK_MASK): Marks {
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
-// Every rendered rule asks for one of these few strings; build each once.
-const setMarkTexts = new Map<string, string>();
-const markIsTexts = new Map<string, string>();
-function remembered(memo: Map<string, string>, key: string, make: () => string): string {
-  let text = memo.get(key);
-  if (text === undefined) memo.set(key, (text = make()));
+// Every rendered rule asks for one of these few strings; build each once, looked up by the numbers
+// themselves (no key text built per call).
+type TextMemo = Map<number, Map<number, string>>;
+const setMarkTexts: TextMemo = new Map();
+const markIsTexts: TextMemo = new Map();
+function remembered(memo: TextMemo, value: number, mask: number, make: () => string): string {
+  let byMask = memo.get(value);
+  if (byMask === undefined) memo.set(value, (byMask = new Map()));
+  let text = byMask.get(mask);
+  if (text === undefined) byMask.set(mask, (text = make()));
   return text;
 }
 
 /** `--set-xmark value/mask` */
 export const setMark = (value: number, mask: number): string =>
-  remembered(setMarkTexts, `${value}/${mask}`, () => `-j MARK --set-xmark ${hex(value)}/${hex(mask)}`);
+  remembered(setMarkTexts, value, mask, () => `-j MARK --set-xmark ${hex(value)}/${hex(mask)}`);
 /** `-m mark --mark value/mask` */
 export const markIs = (value: number, mask: number): string =>
-  remembered(markIsTexts, `${value}/${mask}`, () => `-m mark --mark ${hex(value)}/${hex(mask)}`);
+  remembered(markIsTexts, value, mask, () => `-m mark --mark ${hex(value)}/${hex(mask)}`);

@@ -1,13 +1,40 @@
 /** Chain names, as the seed shows them, hashed down to iptables' 28-character limit when too long. */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 export const MAX_CHAIN_NAME = 28;
 
-function fit(prefix: string, name: string): string {
+const sha256 =
+  typeof crypto.hash === 'function'
+    ? (text: string) => crypto.hash('sha256', text, 'base64url')
+    : (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
+
+function fitName(prefix: string, name: string): string {
   const full = prefix + name;
   if (full.length <= MAX_CHAIN_NAME && /^[A-Za-z0-9_.-]+$/.test(name)) return full;
-  const hash = createHash('sha256').update(name).digest('base64url').replace(/-/g, '_');
+  const hash = sha256(name).replace(/-/g, '_');
   return prefix + '_' + hash.slice(0, MAX_CHAIN_NAME - prefix.length - 1);
+}
+
+/**
+ * Every render names every endpoint's chains (thousands of interfaces), so names are remembered
+ * per prefix. Dropped whole past a bound: a name is cheap to recompute, memory is not free.
+ */
+const fitted = new Map<string, Map<string, string>>();
+const MAX_FITTED = 100_000;
+let fittedCount = 0;
+function fit(prefix: string, name: string): string {
+  let byName = fitted.get(prefix);
+  if (byName === undefined) fitted.set(prefix, (byName = new Map()));
+  let out = byName.get(name);
+  if (out === undefined) {
+    if (fittedCount >= MAX_FITTED) {
+      for (const m of fitted.values()) m.clear();
+      fittedCount = 0;
+    }
+    byName.set(name, (out = fitName(prefix, name)));
+    fittedCount++;
+  }
+  return out;
 }
 
 export const policyChain = (dir: 'ingress' | 'egress', key: string): string =>
