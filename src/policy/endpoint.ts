@@ -49,18 +49,27 @@ export function profileMap(profiles: readonly Profile[]): Map<string, Profile> {
   return new Map(profiles.map((p) => [p.metadata.name, p]));
 }
 
+/** The labels selectors see on a workload endpoint, for callers that need no more of its view. */
+export function workloadEndpointLabels(
+  wep: WorkloadEndpoint,
+  profiles: ReadonlyMap<string, Profile>,
+): Record<string, string> {
+  const labels: Record<string, string> = {
+    ...inheritedLabels(wep.spec.profiles ?? [], profiles),
+    ...(wep.metadata.labels ?? {}),
+    [NAMESPACE_LABEL]: wep.metadata.namespace ?? DEFAULT_NAMESPACE,
+  };
+  if (wep.spec.orchestrator !== undefined) labels[ORCHESTRATOR_LABEL] = wep.spec.orchestrator;
+  return labels;
+}
+
 export function workloadEndpointView(
   wep: WorkloadEndpoint,
   profiles: ReadonlyMap<string, Profile>,
 ): PolicyEndpoint {
   const namespace = wep.metadata.namespace ?? DEFAULT_NAMESPACE;
   const profileNames = wep.spec.profiles ?? [];
-  const labels: Record<string, string> = {
-    ...inheritedLabels(profileNames, profiles),
-    ...(wep.metadata.labels ?? {}),
-    [NAMESPACE_LABEL]: namespace,
-  };
-  if (wep.spec.orchestrator !== undefined) labels[ORCHESTRATOR_LABEL] = wep.spec.orchestrator;
+  const labels = workloadEndpointLabels(wep, profiles);
   const aliases = [`${namespace}/${wep.metadata.name}`];
   if (wep.spec.endpoint !== undefined && wep.spec.endpoint !== wep.metadata.name)
     aliases.push(wep.spec.endpoint);

@@ -21,6 +21,7 @@ export {
 } from './resolve.js';
 export {
   workloadEndpointView,
+  workloadEndpointLabels,
   hostEndpointView,
   profileMap,
   endpointAddress,

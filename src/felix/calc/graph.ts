@@ -32,14 +32,16 @@ import {
   hostEndpointView,
   namespaceSelectorAdmits,
   resolveEndpointPolicies,
+  workloadEndpointLabels,
   workloadEndpointView,
   type EndpointPolicies,
   type PolicyEndpoint,
   type PolicyResource,
 } from '../../policy/index.js';
-import { canonicalCidr, formatCidr } from '../../net/ip.js';
+import { canonicalCidr } from '../../net/ip.js';
 import type { IpVersion } from '../model.js';
 import { entitySelectorKeys, selectorSetId, type SelectorSetKey } from './sets.js';
+import { NO_TEXTS, memberTextsOf, type MemberTexts } from './members.js';
 
 export type ResourceUpdate =
   | { readonly type: 'set'; readonly resource: Resource }
@@ -204,23 +206,6 @@ function planOf(p: EndpointPolicies): DirectionPlan {
   return plan;
 }
 
-interface MemberTexts {
-  readonly 4: readonly string[];
-  readonly 6: readonly string[];
-}
-
-const NO_TEXTS: readonly string[] = [];
-
-/** An endpoint's addresses as ipset members, formatted once per update rather than once per set. */
-function memberTextsOf(view: PolicyEndpoint): MemberTexts {
-  let v4: string[] | undefined;
-  let v6: string[] | undefined;
-  for (const n of view.networks)
-    if (n.family === 4) (v4 ??= []).push(formatCidr(n));
-    else (v6 ??= []).push(formatCidr(n));
-  return { 4: v4 ?? NO_TEXTS, 6: v6 ?? NO_TEXTS };
-}
-
 const sameTexts = (a: MemberTexts, b: MemberTexts): boolean =>
   sameStrings(a[4], b[4]) && sameStrings(a[6], b[6]);
 
@@ -234,7 +219,11 @@ export class FelixCalculator {
   private nodeFelixConfig: FelixConfigurationSpec = {};
   private affineBlocks: string[] = [];
 
-  /** Every endpoint of the cluster, as the policy engine sees it (labels include profile labels). */
+  /**
+   * Endpoints as the policy engine sees them: this host's always (their policies are resolved),
+   * others only while a namespaceSelector set needs whole views; otherwise a remote endpoint is
+   * just its labels (in the index) and its addresses (memberTexts), which is all its sets need.
+   */
   private readonly views = new Map<string, PolicyEndpoint>();
   private readonly memberTexts = new Map<string, MemberTexts>();
   private readonly index: LabelIndex;
@@ -422,29 +411,53 @@ export class FelixCalculator {
       if (wasLocal) this.forgetLocal(key);
       return;
     }
-    const view =
-      res.kind === 'WorkloadEndpoint'
-        ? workloadEndpointView(res, this.profiles)
-        : hostEndpointView(res, this.profiles);
+    const local = hostOf(res) === this.hostname;
+    let labels: Readonly<Record<string, string>>;
+    if (local || res.kind === 'HostEndpoint' || this.scannedSets.size > 0) {
+      const view = this.viewOf(res);
+      this.views.set(key, view);
+      labels = view.labels;
+    } else {
+      this.views.delete(key);
+      labels = workloadEndpointLabels(res, this.profiles);
+    }
     const prior = this.memberTexts.get(key);
-    const texts = memberTextsOf(view);
-    this.views.set(key, view);
+    const texts = memberTextsOf(
+      (res.kind === 'WorkloadEndpoint' ? res.spec.ipNetworks : res.spec.expectedIPs) ?? NO_TEXTS,
+    );
     this.memberTexts.set(key, texts);
     // The sets it stays in list its addresses: a new address must reach them too.
     if (prior && !sameTexts(prior, texts))
       for (const id of this.index.matchingSelectors(key)) this.setCache.delete(id);
-    // The view's labels already include what profiles hand down, so the index needs no parents.
-    this.index.updateItem(key, view.labels);
-    if (hostOf(res) === this.hostname) {
+    // The labels already include what profiles hand down, so the index needs no parents.
+    this.index.updateItem(key, labels);
+    if (local) {
       if (!wasLocal) {
         this.localKeys.add(key);
         this.sortedLocalKeys = undefined;
       }
-      this.policyIndex.updateItem(key, view.labels);
+      this.policyIndex.updateItem(key, labels);
       this.dirtyLocal.add(key);
     } else if (wasLocal) {
       this.forgetLocal(key);
     }
+  }
+
+  private viewOf(res: WorkloadEndpoint | HostEndpoint): PolicyEndpoint {
+    return res.kind === 'WorkloadEndpoint'
+      ? workloadEndpointView(res, this.profiles)
+      : hostEndpointView(res, this.profiles);
+  }
+
+  /** The view of any endpoint of the cluster (made and kept on first need for a remote one). */
+  private viewOfKey(key: string): PolicyEndpoint | undefined {
+    let view = this.views.get(key);
+    if (view === undefined) {
+      const res = this.resourceOf(key);
+      if (res === undefined) return undefined;
+      this.views.set(key, (view = this.viewOf(res)));
+    }
+    return view;
   }
 
   private forgetLocal(key: string): void {
@@ -485,8 +498,10 @@ export class FelixCalculator {
     if (!key?.namespaceSelector) return out;
     const sel = parsedSelector(key.selector);
     const nsSel = parsedSelector(key.namespaceSelector);
-    for (const [k, v] of this.views)
-      if (sel.evaluate(v.labels) && namespaceSelectorAdmits(nsSel, v, {})) out.add(k);
+    for (const k of this.memberTexts.keys()) {
+      const v = this.viewOfKey(k);
+      if (v && sel.evaluate(v.labels) && namespaceSelectorAdmits(nsSel, v, {})) out.add(k);
+    }
     return out;
   }
 

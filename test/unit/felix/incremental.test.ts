@@ -50,6 +50,16 @@ function policy(
     ingress: [
       { action: 'Allow', protocol: 'TCP', source: { selector: `role == "${opts.role}"` } },
       { action: 'Deny', source: { notSelector: `app == "${opts.app}"` } },
+      // A rule namespaceSelector: a set the calculation fills by scanning every endpoint's view.
+      ...(opts.nsSelector
+        ? [
+            {
+              action: 'Allow',
+              protocol: 'UDP',
+              source: { namespaceSelector: 'projectcalico.org/name == "ns2"' },
+            },
+          ]
+        : []),
     ],
     egress: [{ action: 'Allow', destination: { nets: ['192.168.0.0/24', '172.16.0.0/12'] } }],
   };
