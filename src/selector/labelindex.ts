@@ -34,16 +34,14 @@ type Labels = Readonly<Record<string, string>>;
 /**
  * An item's labels are kept as the plain record they arrive in: without parents, `effective` is
  * the caller's own record (no copy), so an index of many endpoints holds no second label map per
- * endpoint. `matches` is made on the first match, as most items match few selectors or none.
+ * endpoint. Nor does an item list the selectors it matches: those are found when asked, among the
+ * few selectors filed under its labels (see `selectorsMatching`).
  */
 interface ItemState {
   own: Labels;
   parents: readonly string[];
   effective: Labels;
-  matches: Set<string> | undefined;
 }
-
-const NO_MATCHES: ReadonlySet<string> = new Set();
 
 /** The value of a label, if the record has it as its own property (never an inherited one). */
 function labelOf(labels: Labels, key: string): string | undefined {
@@ -154,19 +152,10 @@ export class LabelIndex {
         }
       }
     }
-    for (const itemId of priorMatches) {
-      if (!state.matches.has(itemId)) {
-        this.items.get(itemId)?.matches?.delete(id);
-        this.listener({ kind: 'matchStopped', selectorId: id, itemId });
-      }
-    }
-    for (const itemId of state.matches) {
-      if (!priorMatches.has(itemId)) {
-        const item = this.items.get(itemId);
-        if (item !== undefined) (item.matches ??= new Set()).add(id);
-        this.listener({ kind: 'matchStarted', selectorId: id, itemId });
-      }
-    }
+    for (const itemId of priorMatches)
+      if (!state.matches.has(itemId)) this.listener({ kind: 'matchStopped', selectorId: id, itemId });
+    for (const itemId of state.matches)
+      if (!priorMatches.has(itemId)) this.listener({ kind: 'matchStarted', selectorId: id, itemId });
   }
 
   deleteSelector(id: string): void {
@@ -174,10 +163,7 @@ export class LabelIndex {
     if (state === undefined) return;
     this.unfileSelector(id, state);
     this.selectors.delete(id);
-    for (const itemId of state.matches) {
-      this.items.get(itemId)?.matches?.delete(id);
-      this.listener({ kind: 'matchStopped', selectorId: id, itemId });
-    }
+    for (const itemId of state.matches) this.listener({ kind: 'matchStopped', selectorId: id, itemId });
   }
 
   // ---- items -----------------------------------------------------------------------------------
@@ -195,7 +181,7 @@ export class LabelIndex {
     }
     const effective = this.effectiveLabels(labels, parentIds);
     if (prior === undefined) {
-      const item: ItemState = { own: labels, parents: parentIds, effective, matches: undefined };
+      const item: ItemState = { own: labels, parents: parentIds, effective };
       this.items.set(id, item);
       for (const k of Object.keys(effective)) this.itemsByPair.add(k, effective[k] as string, id);
       this.checkNewItem(id, item);
@@ -216,9 +202,10 @@ export class LabelIndex {
         this.parents.delete(p);
       }
     }
+    const matches = this.selectorsMatching(id, item);
     for (const k of Object.keys(item.effective)) this.itemsByPair.remove(k, item.effective[k] as string, id);
     this.items.delete(id);
-    for (const selectorId of item.matches ?? NO_MATCHES) {
+    for (const selectorId of matches) {
       this.selectors.get(selectorId)?.matches.delete(id);
       this.listener({ kind: 'matchStopped', selectorId, itemId: id });
     }
@@ -255,7 +242,8 @@ export class LabelIndex {
   }
 
   matchingSelectors(itemId: string): ReadonlySet<string> {
-    return this.items.get(itemId)?.matches ?? NO_MATCHES;
+    const item = this.items.get(itemId);
+    return new Set(item === undefined ? [] : this.selectorsMatching(itemId, item));
   }
 
   /** The item's labels after inheritance, or undefined for an unknown item. */
@@ -328,6 +316,24 @@ export class LabelIndex {
     return s.selector.evaluate(item.effective);
   }
 
+  /**
+   * The selectors an item matches. A selector that matches it is unanchored or filed under one of
+   * the item's (key, value) pairs (its anchor key has one value on the item, so under exactly one),
+   * so looking there finds each match once, without a per-item list to keep up to date.
+   */
+  private selectorsMatching(itemId: string, item: ItemState): string[] {
+    const out: string[] = [];
+    for (const selectorId of this.unanchored)
+      if (this.selectors.get(selectorId)?.matches.has(itemId)) out.push(selectorId);
+    for (const k of Object.keys(item.effective)) {
+      const ids = this.anchoredByPair.get(k, item.effective[k] as string);
+      if (ids === undefined) continue;
+      for (const selectorId of ids)
+        if (this.selectors.get(selectorId)?.matches.has(itemId)) out.push(selectorId);
+    }
+    return out;
+  }
+
   private checkNewItem(id: string, item: ItemState): void {
     const candidates = new Set(this.unanchored);
     for (const k of Object.keys(item.effective)) {
@@ -373,11 +379,9 @@ export class LabelIndex {
     if (now === before) return;
     if (now) {
       s.matches.add(itemId);
-      (item.matches ??= new Set()).add(selectorId);
       this.listener({ kind: 'matchStarted', selectorId, itemId });
     } else {
       s.matches.delete(itemId);
-      item.matches?.delete(selectorId);
       this.listener({ kind: 'matchStopped', selectorId, itemId });
     }
   }

@@ -219,6 +219,18 @@ describe('label index model check', () => {
             }
           }
           assert.deepEqual([...seen].sort(), [...expected].sort());
+          for (const iid of ['i1', 'i2', 'i3', 'i4', 'i5']) {
+            const want = [...expected].filter((k) => k.endsWith(`|${iid}`)).map((k) => k.split('|')[0]);
+            assert.deepEqual(
+              [...index.matchingSelectors(iid)].sort(),
+              want.sort(),
+              `selectors matching ${iid}`,
+            );
+          }
+          for (const sid of sels.keys()) {
+            const want = [...expected].filter((k) => k.startsWith(`${sid}|`)).map((k) => k.split('|')[1]);
+            assert.deepEqual([...index.matchingItems(sid)].sort(), want.sort(), `items matching ${sid}`);
+          }
         }
       }),
       { numRuns: 300 },
