@@ -334,13 +334,13 @@ export class LabelIndex {
     return out;
   }
 
+  /** A new item meets each selector that could match it once (see `selectorsMatching` for why). */
   private checkNewItem(id: string, item: ItemState): void {
-    const candidates = new Set(this.unanchored);
+    for (const selectorId of this.unanchored) this.recheck(selectorId, id, item);
     for (const k of Object.keys(item.effective)) {
       const ids = this.anchoredByPair.get(k, item.effective[k] as string);
-      if (ids !== undefined) for (const selectorId of ids) candidates.add(selectorId);
+      if (ids !== undefined) for (const selectorId of ids) this.recheck(selectorId, id, item);
     }
-    for (const selectorId of candidates) this.recheck(selectorId, id, item);
   }
 
   private applyEffectiveLabels(id: string, item: ItemState, next: Labels): void {

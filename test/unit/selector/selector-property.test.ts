@@ -73,6 +73,31 @@ describe('selector properties', () => {
     );
   });
 
+  test('evaluating a label record means the same as evaluating a lookup of it', () => {
+    // Label sets with keys inherited from the prototype chain too: only own keys are labels.
+    const withInherited = labelSet.map((labels) =>
+      Object.assign(Object.create({ a: '1', app: 'x' }), labels),
+    );
+    fc.assert(
+      fc.property(
+        selectorText,
+        fc.array(fc.oneof(labelSet, withInherited), { minLength: 1, maxLength: 8 }),
+        (text, labelSets) => {
+          const sel = parseSelector(text);
+          for (const labels of labelSets as Record<string, string>[]) {
+            const get = (k: string) => (Object.hasOwn(labels, k) ? labels[k] : undefined);
+            assert.equal(
+              sel.evaluate(labels),
+              sel.evaluateLookup(get),
+              `${text} on ${JSON.stringify(labels)}`,
+            );
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   test('equal canonical forms give equal ids, different ones different ids', () => {
     fc.assert(
       fc.property(selectorText, selectorText, (a, b) => {
