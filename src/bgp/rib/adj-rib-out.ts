@@ -28,7 +28,7 @@ import {
   type ExportTarget,
   type NotAdvertisedReason,
 } from './export-rules.js';
-import { LOCAL_SOURCE, RibPath, type Path, type PathSource, type PeerId } from './path.js';
+import { LOCAL_SOURCE, StoredPath, type PathFacts, type PathSource, type PeerId } from './path.js';
 import { familyOfKey, prefixFromKey, prefixKey, type PrefixKey } from './prefix-key.js';
 
 export interface ExportPeer extends ExportTarget {
@@ -152,32 +152,17 @@ const DEFAULT_ROUTE_KEY: Readonly<Record<AddressFamily, PrefixKey>> = {
 
 /** The default route a downstream peer gets: originated by us, next hop self after rewriting. */
 const DOWNWARD_DEFAULT_ATTRS: PathAttributes = Object.freeze({ origin: Origin.IGP, asPath: [] });
-const DOWNWARD_DEFAULT_PATH: Readonly<Record<AddressFamily, RibPath>> = {
-  ipv4: new RibPath(
-    { prefix: prefixFromKey(DEFAULT_ROUTE_KEY.ipv4) },
-    DOWNWARD_DEFAULT_ATTRS,
-    LOCAL_SOURCE,
-    0,
-    undefined,
-  ),
-  ipv6: new RibPath(
-    { prefix: prefixFromKey(DEFAULT_ROUTE_KEY.ipv6) },
-    DOWNWARD_DEFAULT_ATTRS,
-    LOCAL_SOURCE,
-    0,
-    undefined,
-  ),
-};
+const DOWNWARD_DEFAULT_PATH = new StoredPath(DOWNWARD_DEFAULT_ATTRS, LOCAL_SOURCE, 0, undefined);
 
 type ProtocolVerdict = PathAttributes | NotAdvertisedReason;
 
 /** The Loc-RIB state an export diff starts from: every prefix's best path now, and before the flush. */
 export interface ExportSource {
   /** Every prefix with a best path now. */
-  bests(): Iterable<readonly [PrefixKey, Path]>;
-  bestOf(key: PrefixKey): Path | undefined;
+  bests(): Iterable<readonly [PrefixKey, PathFacts]>;
+  bestOf(key: PrefixKey): PathFacts | undefined;
   /** Prefixes whose best path changed in this flush, with the best path before it (undefined: none). */
-  readonly changed: ReadonlyMap<PrefixKey, Path | undefined>;
+  readonly changed: ReadonlyMap<PrefixKey, PathFacts | undefined>;
 }
 
 export class AdjRibOut {
@@ -205,7 +190,7 @@ export class AdjRibOut {
   ) {}
 
   /** The attributes the peer should have for this prefix under the normal rules, or why none. */
-  desired(key: PrefixKey, best: Path): PathAttributes | NotAdvertisedReason {
+  desired(key: PrefixKey, best: PathFacts): PathAttributes | NotAdvertisedReason {
     const family = familyOfKey(key);
     if (!this.peer.families.includes(family)) return 'family-not-negotiated';
     const verdict = this.protocolVerdict(best, family);
@@ -220,7 +205,7 @@ export class AdjRibOut {
   }
 
   /** What the peer holds for the prefix when `best` is the Loc-RIB's best path (downstream: nothing per prefix). */
-  advertisedFor(key: PrefixKey, best: Path | undefined): PathAttributes | undefined {
+  advertisedFor(key: PrefixKey, best: PathFacts | undefined): PathAttributes | undefined {
     if (best === undefined || this.peer.downstream) return undefined;
     const want = this.desired(key, best);
     return typeof want === 'string' ? undefined : want;
@@ -229,8 +214,8 @@ export class AdjRibOut {
   /** One prefix's best path went from `previous` to `best` (either may be undefined). */
   update(
     key: PrefixKey,
-    previous: Path | undefined,
-    best: Path | undefined,
+    previous: PathFacts | undefined,
+    best: PathFacts | undefined,
     batch: AdvertisementBatch,
   ): void {
     if (this.peer.downstream) {
@@ -314,7 +299,7 @@ export class AdjRibOut {
     else batch.announce(key, want);
   }
 
-  private isEligible(key: PrefixKey, best: Path | undefined): boolean {
+  private isEligible(key: PrefixKey, best: PathFacts | undefined): boolean {
     return best !== undefined && typeof this.desired(key, best) !== 'string';
   }
 
@@ -322,7 +307,7 @@ export class AdjRibOut {
   private syncDefault(family: AddressFamily, batch: AdvertisementBatch, resendAll = false): void {
     let want: PathAttributes | undefined;
     if (this.peer.downstream && this.eligibleCount[family] > 0) {
-      const verdict = this.protocolVerdict(DOWNWARD_DEFAULT_PATH[family], family);
+      const verdict = this.protocolVerdict(DOWNWARD_DEFAULT_PATH, family);
       want = typeof verdict === 'string' ? undefined : verdict;
     }
     const had = this.defaultSent[family];
@@ -334,7 +319,7 @@ export class AdjRibOut {
     this.diff(DEFAULT_ROUTE_KEY[family], had, want, batch);
   }
 
-  private protocolVerdict(path: Path, family: AddressFamily): ProtocolVerdict {
+  private protocolVerdict(path: PathFacts, family: AddressFamily): ProtocolVerdict {
     const cache = this.verdictCache[family];
     let bySource = cache.get(path.attrs);
     if (bySource === undefined) {

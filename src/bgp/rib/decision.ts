@@ -16,7 +16,7 @@
  * "as-path multipath-relax", what BIRD's "merge paths" does by default), and capped at `maxPaths`.
  */
 import { parseIp } from '../../net/ip.js';
-import { asPathLength, effectiveLocalPref, isEbgpPath, neighbourAs, type Path } from './path.js';
+import { asPathLength, effectiveLocalPref, isEbgpPath, neighbourAs, type PathFacts } from './path.js';
 import { parseIPv4 } from './prefix-key.js';
 
 export type DecisionStep =
@@ -62,7 +62,7 @@ export const DEFAULT_DECISION_OPTIONS: DecisionOptions = Object.freeze({
   multipathRelax: false,
 });
 
-export interface Selection<P extends Path = Path> {
+export interface Selection<P extends PathFacts = PathFacts> {
   readonly best: P;
   /** The step that removed the last competitor of `best`. */
   readonly reason: DecisionStep;
@@ -70,14 +70,14 @@ export interface Selection<P extends Path = Path> {
   readonly multipath: readonly P[];
 }
 
-export interface Elimination<P extends Path = Path> {
+export interface Elimination<P extends PathFacts = PathFacts> {
   readonly path: P;
   readonly step: DecisionStep;
 }
 
-type StepFilter = <P extends Path>(remaining: P[], options: DecisionOptions) => P[];
+type StepFilter = <P extends PathFacts>(remaining: P[], options: DecisionOptions) => P[];
 
-function keepExtreme<P extends Path>(remaining: P[], score: (p: P) => number, want: 'min' | 'max'): P[] {
+function keepExtreme<P extends PathFacts>(remaining: P[], score: (p: P) => number, want: 'min' | 'max'): P[] {
   let bestScore = want === 'min' ? Infinity : -Infinity;
   for (const p of remaining) {
     const s = score(p);
@@ -99,8 +99,8 @@ const keepLowestOrigin: StepFilter = (remaining) => keepExtreme(remaining, (p) =
 
 /** RFC 4271 9.1.2.2 c: within each neighbouring-AS group, drop paths with a higher MED than the group's lowest. */
 const keepLowestMedPerNeighbourAs: StepFilter = (remaining, options) => {
-  const med = (p: Path): number => p.attrs.med ?? 0;
-  const groupOf = (p: Path): number => (options.alwaysCompareMed ? 0 : neighbourAs(p));
+  const med = (p: PathFacts): number => p.attrs.med ?? 0;
+  const groupOf = (p: PathFacts): number => (options.alwaysCompareMed ? 0 : neighbourAs(p));
   const lowest = new Map<number, number>();
   for (const p of remaining) {
     const g = groupOf(p);
@@ -130,21 +130,21 @@ const keepLowestPeerAddress: StepFilter = (remaining) => {
   return remaining.filter((p) => comparePeerAddress(p, lowest) === 0);
 };
 
-function routerIdScore(p: Path): number {
+function routerIdScore(p: PathFacts): number {
   if (p.source.kind === 'local') return -1;
   const id = parseIPv4(p.attrs.originatorId ?? p.source.routerId);
   return Number.isNaN(id) ? Infinity : id;
 }
 
 /** IPv4 peers sort before IPv6 peers; within a family by numeric address; local paths first. */
-function peerAddressRank(p: Path): bigint {
+function peerAddressRank(p: PathFacts): bigint {
   if (p.source.kind === 'local') return -1n;
   const ip = parseIp(p.source.peerId);
   if (!ip) return 1n << 130n;
   return ip.family === 4 ? ip.value : (1n << 32n) + ip.value;
 }
 
-function comparePeerAddress(a: Path, b: Path): number {
+function comparePeerAddress(a: PathFacts, b: PathFacts): number {
   const ra = peerAddressRank(a);
   const rb = peerAddressRank(b);
   return ra < rb ? -1 : ra > rb ? 1 : 0;
@@ -171,7 +171,7 @@ const LAST_MULTIPATH_STEP = DECISION_STEPS.findIndex((s) => s.step === 'lowest-i
  * like any other: RFC 4724 keeps them usable. Pass `eliminated` to learn which step removed each
  * losing path.
  */
-export function selectBestPath<P extends Path>(
+export function selectBestPath<P extends PathFacts>(
   candidates: readonly P[],
   options: DecisionOptions = DEFAULT_DECISION_OPTIONS,
   eliminated?: Elimination<P>[],
@@ -201,7 +201,7 @@ export function selectBestPath<P extends Path>(
   return { best, reason, multipath };
 }
 
-function multipathSet<P extends Path>(best: P, equal: readonly P[], options: DecisionOptions): P[] {
+function multipathSet<P extends PathFacts>(best: P, equal: readonly P[], options: DecisionOptions): P[] {
   const bestAs = neighbourAs(best);
   const others = equal
     .filter((p) => p !== best && (options.multipathRelax || neighbourAs(p) === bestAs))
@@ -210,7 +210,7 @@ function multipathSet<P extends Path>(best: P, equal: readonly P[], options: Dec
 }
 
 /** The order the tie-break steps (f, RFC 4456 9, g) would put equal paths in. */
-function compareByTieBreaks(a: Path, b: Path): number {
+function compareByTieBreaks(a: PathFacts, b: PathFacts): number {
   return (
     routerIdScore(a) - routerIdScore(b) ||
     (a.attrs.clusterList?.length ?? 0) - (b.attrs.clusterList?.length ?? 0) ||

@@ -22,7 +22,7 @@ import {
   type Prefix,
   type RawAttribute,
 } from '../types.js';
-import { effectiveLocalPref, type Path, type PeerId } from './path.js';
+import { effectiveLocalPref, type PathFacts, type PeerId } from './path.js';
 
 export type NextHopMode = 'auto' | 'self' | 'keep';
 
@@ -67,7 +67,7 @@ export type NotAdvertisedReason =
 export type ExportPolicy = (route: {
   readonly prefix: Prefix;
   readonly attrs: PathAttributes;
-  readonly path: Path;
+  readonly path: PathFacts;
   readonly peer: ExportTarget;
 }) => PathAttributes | null;
 
@@ -76,7 +76,7 @@ export type ExportPolicy = (route: {
  * Route reflection, RFC 4456 8: a route from a client goes to clients and non-clients; a route from
  * a non-client goes to clients only; eBGP-learned and local routes go to every iBGP peer.
  */
-export function advertisementBlocker(path: Path, to: ExportTarget): NotAdvertisedReason | undefined {
+export function advertisementBlocker(path: PathFacts, to: ExportTarget): NotAdvertisedReason | undefined {
   const { source } = path;
   if (source.kind === 'peer' && source.peerId === to.peerId) return 'learned-from-this-peer';
   const communities = path.attrs.communities;
@@ -107,7 +107,7 @@ export function advertisementBlocker(path: Path, to: ExportTarget): NotAdvertise
  *   transitive ones pass with the Partial bit set.
  */
 export function rewriteForPeer(
-  path: Path,
+  path: PathFacts,
   family: AddressFamily,
   to: ExportTarget,
   context: ExportContext,
@@ -141,7 +141,7 @@ export function rewriteForPeer(
 }
 
 function chooseNextHop(
-  path: Path,
+  path: PathFacts,
   family: AddressFamily,
   to: ExportTarget,
 ): { address: string; linkLocal: string | undefined } | undefined {

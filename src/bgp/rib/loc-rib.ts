@@ -1,96 +1,55 @@
 /**
- * The Loc-RIB: one Destination per prefix holding every usable candidate path, and the selection
- * last published for it. Changes are not decided one by one: writers mark destinations dirty and
- * `settle` runs the decision process once per dirty destination, so a withdraw followed by a
+ * The Loc-RIB: per prefix, every usable candidate path and the selection last published. Changes
+ * are not decided one by one: writers mark prefixes dirty (remembering what was published before)
+ * and `settle` runs the decision process once per dirty prefix, so a withdraw followed by a
  * re-announcement in the same batch (a flapping session, a route refresh) costs one decision and
  * produces no change at all when the outcome is the same. That is what the FIB and the peers see.
+ *
+ * Memory is the point of the layout. A full table is half a million prefixes, and nearly all of
+ * them have one candidate, which is then also the published selection. Such a prefix is stored as
+ * its map entry alone, pointing at the shared StoredPath record of its UPDATE: no object of its
+ * own. Only a prefix with several candidates gets a Destination (its candidates and its published
+ * selection). What was published before a change lives in the dirty map until the next settle.
  */
 import type { Prefix } from '../types.js';
 import { selectBestPath, type DecisionOptions, type DecisionStep } from './decision.js';
-import { samePathContent, sourceIdOf, type Path, type PeerId, type RibPath } from './path.js';
+import { RibPath, samePathContent, sourceIdOf, type Path, type PeerId, type StoredPath } from './path.js';
 import { prefixFromKey, type PrefixKey } from './prefix-key.js';
 
-const NO_PATHS: readonly RibPath[] = Object.freeze([]);
+/** A published selection: the best path alone, or the ECMP set with the best first. */
+export type Published = StoredPath | readonly StoredPath[] | undefined;
 
-/**
- * One prefix in the Loc-RIB. Candidates form a list linked through the paths themselves (as BIRD
- * chains its `rte`s): a second or third candidate costs one pointer each instead of an array
- * object, which at two full-table peers is a fifth of the table's memory.
- */
-export class Destination {
-  private head: RibPath | undefined = undefined;
-  /** The selection last flushed: the best path alone, or the ECMP set with the best first. */
-  published: RibPath | readonly RibPath[] | undefined = undefined;
+const NO_PATHS: readonly StoredPath[] = Object.freeze([]);
 
-  constructor(readonly key: PrefixKey) {}
+/** A prefix with more than one candidate, newest first, and its selection as last published. */
+class Destination {
+  constructor(
+    public candidates: StoredPath[],
+    public published: Published,
+  ) {}
+}
 
-  get best(): RibPath | undefined {
-    const published = this.published;
-    return Array.isArray(published)
-      ? (published as readonly RibPath[])[0]
-      : (published as RibPath | undefined);
-  }
+/** One prefix's entry: its only candidate (published as it is), or a Destination. */
+type Slot = StoredPath | Destination;
 
-  /** The ECMP set as last flushed, best first (`[best]` without ECMP, `[]` without a route). */
-  get multipath(): readonly RibPath[] {
-    const published = this.published;
-    if (published === undefined) return NO_PATHS;
-    return Array.isArray(published) ? (published as readonly RibPath[]) : [published as RibPath];
-  }
+export function bestOf(published: Published): StoredPath | undefined {
+  return Array.isArray(published)
+    ? (published as readonly StoredPath[])[0]
+    : (published as StoredPath | undefined);
+}
 
-  get prefix(): Prefix {
-    return prefixFromKey(this.key);
-  }
+export function multipathOf(published: Published): readonly StoredPath[] {
+  if (published === undefined) return NO_PATHS;
+  return Array.isArray(published) ? (published as readonly StoredPath[]) : [published as StoredPath];
+}
 
-  /** The candidates, newest first, as a fresh array. */
-  get candidates(): readonly RibPath[] {
-    if (this.head === undefined) return NO_PATHS;
-    const out: RibPath[] = [];
-    for (let p: RibPath | undefined = this.head; p !== undefined; p = p.nextCandidate) out.push(p);
-    return out;
-  }
+function candidatesOf(slot: Slot | undefined): readonly StoredPath[] {
+  if (slot === undefined) return NO_PATHS;
+  return slot instanceof Destination ? slot.candidates : [slot];
+}
 
-  get isEmpty(): boolean {
-    return this.head === undefined;
-  }
-
-  candidateFrom(sourceId: PeerId | 'local'): RibPath | undefined {
-    for (let p = this.head; p !== undefined; p = p.nextCandidate) {
-      if (sourceIdOf(p.source) === sourceId) return p;
-    }
-    return undefined;
-  }
-
-  /** Puts `path` in place of `existing` (a current candidate), or adds it when `existing` is undefined. */
-  put(path: RibPath, existing: RibPath | undefined): void {
-    if (existing === undefined) {
-      path.nextCandidate = this.head;
-      this.head = path;
-      return;
-    }
-    path.nextCandidate = existing.nextCandidate;
-    this.relink(existing, path);
-    existing.nextCandidate = undefined;
-  }
-
-  remove(path: RibPath): void {
-    this.relink(path, path.nextCandidate);
-    path.nextCandidate = undefined;
-  }
-
-  /** Makes whatever pointed at `from` point at `to`. */
-  private relink(from: RibPath, to: RibPath | undefined): void {
-    if (this.head === from) {
-      this.head = to;
-      return;
-    }
-    for (let p = this.head; p !== undefined; p = p.nextCandidate) {
-      if (p.nextCandidate === from) {
-        p.nextCandidate = to;
-        return;
-      }
-    }
-  }
+function publishedOf(slot: Slot | undefined): Published {
+  return slot instanceof Destination ? slot.published : slot;
 }
 
 /** A change in the Loc-RIB for one prefix: what the FIB installs and what export starts from. */
@@ -105,52 +64,107 @@ export type RouteChange =
     }
   | { readonly kind: 'withdrawn'; readonly prefix: Prefix; readonly previous: Path };
 
-/** A destination whose published best path changed in a flush, with the one before. */
+/** A prefix whose published best path changed in a settle, with the one before. */
 export interface SettledChange {
-  readonly dest: Destination;
-  readonly previous: RibPath | undefined;
+  readonly key: PrefixKey;
+  readonly previous: StoredPath | undefined;
+  readonly best: StoredPath | undefined;
+}
+
+/** A prefix record made once per change and shared by the change's paths. */
+class ChangedPrefix {
+  #prefix: Prefix | undefined;
+  constructor(readonly key: PrefixKey) {}
+  get prefix(): Prefix {
+    this.#prefix ??= prefixFromKey(this.key);
+    return this.#prefix;
+  }
 }
 
 export class LocRib {
-  private readonly destinations = new Map<PrefixKey, Destination>();
-  private dirty = new Set<Destination>();
+  private readonly slots = new Map<PrefixKey, Slot>();
+  /** Prefixes changed since the last settle → what was published for them before the first change. */
+  private dirty = new Map<PrefixKey, Published>();
 
-  get(key: PrefixKey): Destination | undefined {
-    return this.destinations.get(key);
+  /** The candidates of a prefix, newest first (a fresh array only for a multi-candidate prefix). */
+  candidates(key: PrefixKey): readonly StoredPath[] {
+    return candidatesOf(this.slots.get(key));
   }
 
-  obtain(key: PrefixKey): Destination {
-    let dest = this.destinations.get(key);
-    if (dest === undefined) {
-      dest = new Destination(key);
-      this.destinations.set(key, dest);
-    }
-    return dest;
+  /** The selection as last settled (what the FIB and the peers have been told). */
+  published(key: PrefixKey): Published {
+    return this.dirty.has(key) ? this.dirty.get(key) : publishedOf(this.slots.get(key));
+  }
+
+  candidateFrom(key: PrefixKey, sourceId: PeerId | 'local'): StoredPath | undefined {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    if (!(slot instanceof Destination)) return sourceIdOf(slot.source) === sourceId ? slot : undefined;
+    for (const p of slot.candidates) if (sourceIdOf(p.source) === sourceId) return p;
+    return undefined;
   }
 
   /**
    * Puts `path` in place of any candidate from the same source. A path that only repeats what we
-   * have (same source session, same interned attributes) refreshes the old one instead, clearing its
-   * stale mark without a new decision. Returns whether the source had no candidate before.
+   * have (same source session, same interned attributes) replaces the old one without a new
+   * decision (clearing a stale mark). Returns whether the source had no candidate before.
    */
-  setCandidate(dest: Destination, path: RibPath): boolean {
-    const existing = dest.candidateFrom(sourceIdOf(path.source));
-    if (existing && existing.source === path.source && samePathContent(existing, path)) {
-      existing.stale = false;
+  setCandidate(key: PrefixKey, path: StoredPath): boolean {
+    const slot = this.slots.get(key);
+    const sourceId = sourceIdOf(path.source);
+    if (slot === undefined) {
+      this.markDirty(key, undefined);
+      this.slots.set(key, path);
+      return true;
+    }
+    const existing = this.candidateFrom(key, sourceId);
+    if (existing !== undefined && existing.source === path.source && samePathContent(existing, path)) {
+      this.replaceQuietly(key, existing, path);
       return false;
     }
-    dest.put(path, existing);
-    this.dirty.add(dest);
+    this.markDirty(key, slot);
+    if (!(slot instanceof Destination)) {
+      this.slots.set(key, existing !== undefined ? path : new Destination([path, slot], slot));
+    } else if (existing !== undefined) {
+      slot.candidates[slot.candidates.indexOf(existing)] = path;
+    } else {
+      slot.candidates.unshift(path);
+    }
     return existing === undefined;
   }
 
   /** Removes the candidate from `sourceId` (only if stale, when asked); returns whether one went. */
-  removeCandidate(dest: Destination, sourceId: PeerId | 'local', onlyIfStale = false): boolean {
-    const existing = dest.candidateFrom(sourceId);
+  removeCandidate(key: PrefixKey, sourceId: PeerId | 'local', onlyIfStale = false): boolean {
+    const existing = this.candidateFrom(key, sourceId);
     if (existing === undefined || (onlyIfStale && !existing.stale)) return false;
-    dest.remove(existing);
-    this.dirty.add(dest);
+    const slot = this.slots.get(key) as Slot;
+    this.markDirty(key, slot);
+    if (slot instanceof Destination && slot.candidates.length > 1) {
+      slot.candidates.splice(slot.candidates.indexOf(existing), 1);
+    } else {
+      this.slots.delete(key);
+    }
     return true;
+  }
+
+  /**
+   * Puts `replacement` where `path` is, without a decision: for a path whose content (what routing
+   * and export depend on) is unchanged, such as its stale twin.
+   */
+  replaceQuietly(key: PrefixKey, path: StoredPath, replacement: StoredPath): void {
+    const slot = this.slots.get(key);
+    if (slot === path) {
+      this.slots.set(key, replacement);
+      return;
+    }
+    if (!(slot instanceof Destination)) return;
+    const at = slot.candidates.indexOf(path);
+    if (at >= 0) slot.candidates[at] = replacement;
+    const published = slot.published;
+    if (published === path) slot.published = replacement;
+    else if (Array.isArray(published) && published.includes(path)) {
+      slot.published = (published as readonly StoredPath[]).map((p) => (p === path ? replacement : p));
+    }
   }
 
   get hasPendingChanges(): boolean {
@@ -158,57 +172,92 @@ export class LocRib {
   }
 
   /**
-   * Runs the decision process on every dirty destination and returns the destinations whose
-   * published selection changed, with the change for each.
+   * Runs the decision process on every dirty prefix and returns the prefixes whose published
+   * selection changed, with the change for each.
    */
   settle(options: DecisionOptions): { changes: RouteChange[]; changed: SettledChange[] } {
     const changes: RouteChange[] = [];
     const changed: SettledChange[] = [];
     const dirty = this.dirty;
-    this.dirty = new Set();
-    for (const dest of dirty) {
-      const selection = selectBestPath(dest.candidates, options);
-      const previous = dest.best;
+    this.dirty = new Map();
+    for (const [key, before] of dirty) {
+      const slot = this.slots.get(key);
+      const previous = bestOf(before);
+      const selection = selectBestPath(candidatesOf(slot), options);
       if (selection === undefined) {
-        dest.published = undefined;
-        this.destinations.delete(dest.key);
         if (previous !== undefined) {
-          changes.push({ kind: 'withdrawn', prefix: dest.prefix, previous });
-          changed.push({ dest, previous });
+          const owner = new ChangedPrefix(key);
+          changes.push({ kind: 'withdrawn', prefix: owner.prefix, previous: new RibPath(owner, previous) });
+          changed.push({ key, previous, best: undefined });
         }
         continue;
       }
-      const unchanged = previous !== undefined && sameMultipath(dest.multipath, selection.multipath);
-      dest.published = selection.multipath.length > 1 ? selection.multipath : selection.best;
-      if (unchanged) continue;
+      const { best, multipath } = selection;
+      if (slot instanceof Destination) {
+        if (slot.candidates.length === 1) this.slots.set(key, best);
+        else slot.published = multipath.length > 1 ? multipath : best;
+      }
+      if (previous !== undefined && sameMultipath(multipathOf(before), multipath)) continue;
+      const owner = new ChangedPrefix(key);
+      const bestPath = new RibPath(owner, best);
       changes.push({
         kind: 'best',
-        prefix: dest.prefix,
-        best: selection.best,
-        multipath: selection.multipath,
+        prefix: owner.prefix,
+        best: bestPath,
+        multipath: multipath.length === 1 ? [bestPath] : multipath.map((p) => new RibPath(owner, p)),
         reason: selection.reason,
       });
-      changed.push({ dest, previous });
+      changed.push({ key, previous, best });
     }
     return { changes, changed };
   }
 
-  /** Every prefix with a best path, for an initial export or a resync. */
-  *bests(): IterableIterator<readonly [PrefixKey, RibPath]> {
-    for (const [key, dest] of this.destinations) if (dest.best) yield [key, dest.best];
+  /** Every prefix with a best path (as last settled), for an initial export or a resync. */
+  *bests(): IterableIterator<readonly [PrefixKey, StoredPath]> {
+    for (const [key, slot] of this.slots) {
+      const best = bestOf(
+        this.dirty.size > 0 && this.dirty.has(key) ? this.dirty.get(key) : publishedOf(slot),
+      );
+      if (best !== undefined) yield [key, best];
+    }
+    for (const [key, before] of this.dirty) {
+      const best = bestOf(before);
+      if (best !== undefined && !this.slots.has(key)) yield [key, best];
+    }
   }
 
-  destinationsIterator(): IterableIterator<Destination> {
-    return this.destinations.values();
+  /** Every prefix with candidates, and its candidates (visiting may remove or replace the visited one). */
+  *entries(): IterableIterator<readonly [PrefixKey, readonly StoredPath[]]> {
+    for (const [key, slot] of this.slots) yield [key, candidatesOf(slot)];
+  }
+
+  /** Visits every candidate from one source (removing or replacing the visited one is allowed). */
+  forEachFrom(sourceId: PeerId | 'local', visit: (key: PrefixKey, path: StoredPath) => void): void {
+    for (const [key, slot] of this.slots) {
+      if (!(slot instanceof Destination)) {
+        if (sourceIdOf(slot.source) === sourceId) visit(key, slot);
+        continue;
+      }
+      for (const p of slot.candidates) {
+        if (sourceIdOf(p.source) === sourceId) {
+          visit(key, p);
+          break;
+        }
+      }
+    }
   }
 
   get size(): number {
-    return this.destinations.size;
+    return this.slots.size;
+  }
+
+  private markDirty(key: PrefixKey, slot: Slot | undefined): void {
+    if (!this.dirty.has(key)) this.dirty.set(key, publishedOf(slot));
   }
 }
 
 /** Same paths in the same order (the first is the best path). */
-function sameMultipath(a: readonly RibPath[], b: readonly RibPath[]): boolean {
+function sameMultipath(a: readonly StoredPath[], b: readonly StoredPath[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((p, i) => samePathContent(p, b[i]!));
 }

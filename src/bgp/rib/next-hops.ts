@@ -3,7 +3,7 @@
  * Two paths through the same gateway (the same route reflected by two reflectors) are one next hop.
  * Locally originated paths carry no gateway and contribute none.
  */
-import type { Path } from './path.js';
+import type { PathFacts } from './path.js';
 
 export interface NextHop {
   readonly address: string;
@@ -13,7 +13,7 @@ export interface NextHop {
   readonly peerId: string;
 }
 
-export function multipathNextHops(paths: readonly Path[]): NextHop[] {
+export function multipathNextHops(paths: readonly PathFacts[]): NextHop[] {
   const seen = new Set<string>();
   const out: NextHop[] = [];
   for (const path of paths) {

@@ -31,18 +31,23 @@ export type PathSource = PeerSource | LocalSource;
 export const LOCAL_SOURCE: LocalSource = Object.freeze({ kind: 'local' });
 
 /**
- * A read-only view of a path in the RIB. `stale` may flip back to false when a restarting peer
- * re-sends the path (RFC 4724 4.2), so read it when you need it rather than keeping a copy.
+ * What a path is, apart from the prefix it is for: all the decision process and the export rules
+ * look at. The RIB stores exactly this, shared by every prefix that arrived with it.
  */
-export interface Path {
-  readonly prefix: Prefix;
+export interface PathFacts {
   readonly attrs: PathAttributes;
   readonly source: PathSource;
   /** Milliseconds on the injected clock when this version of the path arrived. */
   readonly receivedAt: number;
   /** Cost to reach the next hop, when the next-hop resolver knew it (RFC 4271 9.1.2.2 e). */
   readonly igpCost: number | undefined;
+  /** Kept from a peer's previous session (RFC 4724) and not re-sent yet. */
   readonly stale: boolean;
+}
+
+/** A path with its prefix: what the RIB hands out (route changes, route views, the CLI). */
+export interface Path extends PathFacts {
+  readonly prefix: Prefix;
 }
 
 /** Anything that can name the prefix a path belongs to (a Loc-RIB destination, or a plain prefix in tests). */
@@ -51,65 +56,96 @@ export interface PrefixOwner {
 }
 
 /**
- * How a path arrived: from which session, when, and the IGP cost to its next hop. All three are
- * the same for every prefix of one UPDATE, so one record is shared by all of them (a one-entry
- * memo, since the RIB builds an UPDATE's paths one after another). Besides saving two fields per
- * path, it keeps a clock reading off the path: a millisecond timestamp is not a small integer, and
- * V8 boxes such a number in its own 16-byte object per field.
+ * The RIB's path record. It holds no prefix and never changes, so one record serves every prefix of
+ * an UPDATE (they share attributes, session and arrival time): a peer's full table of 500k prefixes
+ * is a few hundred records, and a prefix with one candidate costs the Loc-RIB nothing but its map
+ * entry (BIRD shares its `rta` the same way, but still keeps an `rte` per prefix). Graceful restart
+ * marks a peer's paths stale by putting each record's stale twin in its place, so that stays shared
+ * too. Keeping a clock reading here rather than per prefix also matters: a millisecond timestamp is
+ * not a small integer, and V8 boxes such a number in its own 16-byte object per field.
  */
-interface Arrival {
-  readonly source: PathSource;
-  readonly at: number;
-  readonly igpCost: number | undefined;
+export class StoredPath implements PathFacts {
+  #staleTwin: StoredPath | undefined;
+
+  constructor(
+    readonly attrs: PathAttributes,
+    readonly source: PathSource,
+    readonly receivedAt: number,
+    readonly igpCost: number | undefined,
+    readonly stale: boolean = false,
+  ) {}
+
+  /** The same path marked stale; one twin per record, so marking a whole table stale allocates a few records. */
+  asStale(): StoredPath {
+    if (this.stale) return this;
+    this.#staleTwin ??= new StoredPath(this.attrs, this.source, this.receivedAt, this.igpCost, true);
+    return this.#staleTwin;
+  }
 }
 
-let lastArrival: Arrival = { source: LOCAL_SOURCE, at: 0, igpCost: undefined };
+let lastStored: StoredPath | undefined;
 
-function arrival(source: PathSource, at: number, igpCost: number | undefined): Arrival {
-  const last = lastArrival;
-  if (last.source === source && last.at === at && last.igpCost === igpCost) return last;
-  lastArrival = { source, at, igpCost };
-  return lastArrival;
+/**
+ * The record for a path that arrived now: the one made last when nothing differs (the RIB builds
+ * an UPDATE's paths one after another), else a new one.
+ */
+export function storedPath(
+  attrs: PathAttributes,
+  source: PathSource,
+  receivedAt: number,
+  igpCost: number | undefined,
+): StoredPath {
+  const last = lastStored;
+  if (
+    last !== undefined &&
+    last.attrs === attrs &&
+    last.source === source &&
+    last.receivedAt === receivedAt &&
+    last.igpCost === igpCost &&
+    !last.stale
+  ) {
+    return last;
+  }
+  lastStored = new StoredPath(attrs, source, receivedAt, igpCost);
+  return lastStored;
 }
 
 /**
- * The RIB's own path record, kept small because there is one per prefix per peer: it points at its
- * owner (the Loc-RIB destination) instead of holding a Prefix, shares its arrival record with the
- * rest of its UPDATE, and links to the next candidate of its destination. The owner pointer is a
- * private field so a path serializes (logs, JSON) without the destination's cycle.
+ * A stored path seen with its prefix, made when the RIB hands a path out. The prefix is made from
+ * the owner only when asked, and a path serializes (logs, JSON) as plain data.
  */
 export class RibPath implements Path {
-  stale = false;
-  /** The next candidate of the same destination; owned by the Destination's list. */
-  nextCandidate: RibPath | undefined = undefined;
   readonly #owner: PrefixOwner;
-  readonly #arrival: Arrival;
 
   constructor(
     owner: PrefixOwner,
-    readonly attrs: PathAttributes,
-    source: PathSource,
-    receivedAt: number,
-    igpCost: number | undefined,
+    readonly stored: StoredPath,
   ) {
     this.#owner = owner;
-    this.#arrival = arrival(source, receivedAt, igpCost);
   }
 
   get prefix(): Prefix {
     return this.#owner.prefix;
   }
 
+  get attrs(): PathAttributes {
+    return this.stored.attrs;
+  }
+
   get source(): PathSource {
-    return this.#arrival.source;
+    return this.stored.source;
   }
 
   get receivedAt(): number {
-    return this.#arrival.at;
+    return this.stored.receivedAt;
   }
 
   get igpCost(): number | undefined {
-    return this.#arrival.igpCost;
+    return this.stored.igpCost;
+  }
+
+  get stale(): boolean {
+    return this.stored.stale;
   }
 
   toJSON(): Path {
@@ -158,7 +194,7 @@ export function asPathLength(segments: readonly AsPathSegment[]): number {
  * The AS a path entered our AS from (RFC 4271 9.1.2.2 c: the leftmost AS in AS_PATH); our own AS
  * for paths with an empty AS_PATH (locally originated, or originated inside our AS).
  */
-export function neighbourAs(path: Path): number {
+export function neighbourAs(path: PathFacts): number {
   for (const segment of path.attrs.asPath) {
     if (segment.type === 'sequence' && segment.asns.length > 0) return segment.asns[0]!;
     if (segment.type === 'set') break;
@@ -166,7 +202,7 @@ export function neighbourAs(path: Path): number {
   return path.source.kind === 'peer' ? path.source.localAs : 0;
 }
 
-export function isEbgpPath(path: Path): boolean {
+export function isEbgpPath(path: PathFacts): boolean {
   return path.source.kind === 'peer' && !path.source.ibgp;
 }
 
@@ -193,6 +229,6 @@ export function sameSource(a: PathSource, b: PathSource): boolean {
 }
 
 /** Two versions of a path that would route and advertise the same way. */
-export function samePathContent(a: Path, b: Path): boolean {
+export function samePathContent(a: PathFacts, b: PathFacts): boolean {
   return a.attrs === b.attrs && a.igpCost === b.igpCost && sameSource(a.source, b.source);
 }

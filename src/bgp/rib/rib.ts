@@ -45,8 +45,17 @@ import {
   type ImportPolicy,
   type ImportRejection,
 } from './import-rules.js';
-import { LocRib, type Destination, type RouteChange } from './loc-rib.js';
-import { LOCAL_SOURCE, RibPath, type Path, type PeerId, type PeerSource } from './path.js';
+import { bestOf, LocRib, multipathOf, type RouteChange } from './loc-rib.js';
+import {
+  LOCAL_SOURCE,
+  RibPath,
+  storedPath,
+  type Path,
+  type PathFacts,
+  type PeerId,
+  type PeerSource,
+  type StoredPath,
+} from './path.js';
 import { familyOfKey, prefixFromKey, prefixKey, type PrefixKey } from './prefix-key.js';
 
 export interface RibConfig {
@@ -225,14 +234,14 @@ export class Rib {
     state.out = undefined;
     this.stopWaitingFor(peerId);
     const kept = options.gracefulRestart?.families ?? [];
-    this.forEachCandidateOf(state, (dest, path) => {
-      if (kept.includes(familyOfKey(dest.key))) {
+    this.forEachCandidateOf(state, (key, path) => {
+      if (kept.includes(familyOfKey(key))) {
         if (!path.stale) {
-          path.stale = true;
+          this.locRib.replaceQuietly(key, path, path.asStale());
           state.staleCount++;
         }
       } else {
-        this.removePath(state, dest, path);
+        this.removePath(state, key, path);
       }
     });
     state.rejected.clear();
@@ -250,8 +259,8 @@ export class Rib {
     state.config = peer;
     state.source = this.sourceFor(peer);
     const received: Array<[PrefixKey, PathAttributes]> = [...state.rejected];
-    this.forEachCandidateOf(state, (dest, path) => {
-      if (!path.stale) received.push([dest.key, state.beforePolicy.get(dest.key) ?? path.attrs]);
+    this.forEachCandidateOf(state, (key, path) => {
+      if (!path.stale) received.push([key, state.beforePolicy.get(key) ?? path.attrs]);
     });
     for (const [key, attrs] of received) this.importRoute(state, key, attrs, now);
     if (state.exportPhase === 'incremental') {
@@ -301,17 +310,12 @@ export class Rib {
   /** Routes we originate (our IPAM blocks, borrowed workload addresses). */
   originate(prefixes: readonly Prefix[], now: number, attrs: PathAttributes = DEFAULT_LOCAL_ATTRS): void {
     const canonical = this.interner.intern(attrs);
-    for (const prefix of prefixes) {
-      const dest = this.locRib.obtain(prefixKey(prefix));
-      this.locRib.setCandidate(dest, new RibPath(dest, canonical, LOCAL_SOURCE, now, undefined));
-    }
+    const path = storedPath(canonical, LOCAL_SOURCE, now, undefined);
+    for (const prefix of prefixes) this.locRib.setCandidate(prefixKey(prefix), path);
   }
 
   withdrawOriginated(prefixes: readonly Prefix[]): void {
-    for (const prefix of prefixes) {
-      const dest = this.locRib.get(prefixKey(prefix));
-      if (dest) this.locRib.removeCandidate(dest, 'local');
-    }
+    for (const prefix of prefixes) this.locRib.removeCandidate(prefixKey(prefix), 'local');
   }
 
   // ---- graceful restart -----------------------------------------------------------------------
@@ -323,9 +327,9 @@ export class Rib {
   markStale(peerId: PeerId, families: readonly AddressFamily[]): void {
     const state = this.peers.get(peerId);
     if (!state || families.length === 0) return;
-    this.forEachCandidateOf(state, (dest, path) => {
-      if (path.stale || !families.includes(familyOfKey(dest.key))) return;
-      path.stale = true;
+    this.forEachCandidateOf(state, (key, path) => {
+      if (path.stale || !families.includes(familyOfKey(key))) return;
+      this.locRib.replaceQuietly(key, path, path.asStale());
       state.staleCount++;
     });
   }
@@ -335,9 +339,9 @@ export class Rib {
     const state = this.peers.get(peerId);
     if (!state || state.staleCount === 0) return 0;
     let removed = 0;
-    this.forEachCandidateOf(state, (dest, path) => {
-      if (!path.stale || (family !== undefined && familyOfKey(dest.key) !== family)) return;
-      this.removePath(state, dest, path);
+    this.forEachCandidateOf(state, (key, path) => {
+      if (!path.stale || (family !== undefined && familyOfKey(key) !== family)) return;
+      this.removePath(state, key, path);
       removed++;
     });
     if (state.staleCount === 0) {
@@ -409,12 +413,12 @@ export class Rib {
   flush(): RibChanges {
     if (this.deferral) return { routes: [], advertisements: [] };
     const { changes, changed } = this.locRib.settle(this.decisionOptions);
-    let changedMap: Map<PrefixKey, Path | undefined> | undefined;
+    let changedMap: Map<PrefixKey, PathFacts | undefined> | undefined;
     const source: ExportSource = {
       bests: () => this.locRib.bests(),
-      bestOf: (key) => this.locRib.get(key)?.best,
+      bestOf: (key) => bestOf(this.locRib.published(key)),
       get changed() {
-        changedMap ??= new Map(changed.map((c) => [c.dest.key, c.previous]));
+        changedMap ??= new Map(changed.map((c) => [c.key, c.previous]));
         return changedMap;
       },
     };
@@ -428,7 +432,7 @@ export class Rib {
       let endOfRib: readonly AddressFamily[] = [];
       switch (state.exportPhase) {
         case 'incremental':
-          for (const c of changed) state.out.update(c.dest.key, c.previous, c.dest.best, batch);
+          for (const c of changed) state.out.update(c.key, c.previous, c.best, batch);
           break;
         case 'initial':
           state.out.resync(source, batch);
@@ -465,32 +469,31 @@ export class Rib {
 
   /** The prefix's candidates and the selection as last flushed. */
   route(prefix: Prefix): RouteView | undefined {
-    const dest = this.locRib.get(prefixKey(prefix));
-    return dest ? this.viewOf(dest) : undefined;
+    const key = prefixKey(prefix);
+    return this.locRib.candidates(key).length > 0 ? this.viewOf(key) : undefined;
   }
 
   /** Re-runs the decision for one prefix, recording the step that removed each losing path. */
-  explain(prefix: Prefix): { selection: Selection | undefined; eliminated: Elimination[] } {
-    const dest = this.locRib.get(prefixKey(prefix));
-    const eliminated: Elimination[] = [];
-    const selection = dest ? selectBestPath(dest.candidates, this.decisionOptions, eliminated) : undefined;
+  explain(prefix: Prefix): { selection: Selection<Path> | undefined; eliminated: Elimination<Path>[] } {
+    const owner = { prefix };
+    const candidates = this.locRib.candidates(prefixKey(prefix)).map((p) => new RibPath(owner, p));
+    const eliminated: Elimination<Path>[] = [];
+    const selection = selectBestPath<Path>(candidates, this.decisionOptions, eliminated);
     return { selection, eliminated };
   }
 
   /** Every best route in the Loc-RIB (as last flushed). */
   *bestRoutes(): IterableIterator<RouteView> {
-    for (const dest of this.locRib.destinationsIterator()) {
-      if (dest.best) yield this.viewOf(dest);
-    }
+    for (const [key] of this.locRib.bests()) yield this.viewOf(key);
   }
 
   receivedRoutes(peerId: PeerId): ReceivedRoute[] {
     const state = this.peers.get(peerId);
     if (!state) return [];
     const out: ReceivedRoute[] = [];
-    this.forEachCandidateOf(state, (dest, path) => {
-      const attrs = state.beforePolicy.get(dest.key) ?? path.attrs;
-      out.push({ prefix: dest.prefix, attrs, stale: path.stale, accepted: true });
+    this.forEachCandidateOf(state, (key, path) => {
+      const attrs = state.beforePolicy.get(key) ?? path.attrs;
+      out.push({ prefix: prefixFromKey(key), attrs, stale: path.stale, accepted: true });
     });
     for (const [key, attrs] of state.rejected) {
       out.push({ prefix: prefixFromKey(key), attrs, stale: false, accepted: false });
@@ -511,7 +514,7 @@ export class Rib {
     if (!out) return [];
     const source: ExportSource = {
       bests: () => this.locRib.bests(),
-      bestOf: (key) => this.locRib.get(key)?.best,
+      bestOf: (key) => bestOf(this.locRib.published(key)),
       changed: new Map(),
     };
     return out.advertised(source).map(([key, attrs]) => ({ prefix: prefixFromKey(key), attrs }));
@@ -569,36 +572,30 @@ export class Rib {
     if (state.rejected.size > 0) state.rejected.delete(key);
     if (accepted !== attrs) state.beforePolicy.set(key, attrs);
     else if (state.beforePolicy.size > 0) state.beforePolicy.delete(key);
-    const dest = this.locRib.obtain(key);
-    const existing = dest.candidateFrom(state.config.address);
+    const existing = this.locRib.candidateFrom(key, state.config.address);
     if (existing?.stale) state.staleCount--;
-    if (this.locRib.setCandidate(dest, new RibPath(dest, accepted, state.source, now, igpCost))) {
+    if (this.locRib.setCandidate(key, storedPath(accepted, state.source, now, igpCost))) {
       state.accepted++;
     }
   }
 
   /** Drops the peer's candidate for a prefix (withdrawn or no longer accepted). */
   private dropCandidate(state: PeerState, key: PrefixKey): void {
-    const dest = this.locRib.get(key);
-    const path = dest?.candidateFrom(state.config.address);
-    if (dest && path) this.removePath(state, dest, path);
+    const path = this.locRib.candidateFrom(key, state.config.address);
+    if (path) this.removePath(state, key, path);
   }
 
-  private removePath(state: PeerState, dest: Destination, path: RibPath): void {
-    this.locRib.removeCandidate(dest, state.config.address);
-    if (state.beforePolicy.size > 0) state.beforePolicy.delete(dest.key);
+  private removePath(state: PeerState, key: PrefixKey, path: StoredPath): void {
+    this.locRib.removeCandidate(key, state.config.address);
+    if (state.beforePolicy.size > 0) state.beforePolicy.delete(key);
     state.accepted--;
     if (path.stale) state.staleCount--;
   }
 
   /** Visits every Loc-RIB candidate from this peer (removing the visited one is allowed). */
-  private forEachCandidateOf(state: PeerState, visit: (dest: Destination, path: RibPath) => void): void {
+  private forEachCandidateOf(state: PeerState, visit: (key: PrefixKey, path: StoredPath) => void): void {
     if (state.accepted === 0) return;
-    const peerId = state.config.address;
-    for (const dest of this.locRib.destinationsIterator()) {
-      const path = dest.candidateFrom(peerId);
-      if (path) visit(dest, path);
-    }
+    this.locRib.forEachFrom(state.config.address, visit);
   }
 
   private upPeer(peerId: PeerId): PeerState {
@@ -656,13 +653,26 @@ export class Rib {
     if (this.deferral.size === 0) this.deferral = undefined;
   }
 
-  private viewOf(dest: Destination): RouteView {
+  private viewOf(key: PrefixKey): RouteView {
+    const owner = { prefix: prefixFromKey(key) };
+    const views = new Map<StoredPath, RibPath>();
+    const view = (p: StoredPath): RibPath => {
+      let v = views.get(p);
+      if (v === undefined) {
+        v = new RibPath(owner, p);
+        views.set(p, v);
+      }
+      return v;
+    };
+    const candidates = this.locRib.candidates(key).map(view);
+    const published = this.locRib.published(key);
+    const best = bestOf(published);
     return {
-      prefix: dest.prefix,
-      candidates: dest.candidates,
-      best: dest.best,
-      multipath: dest.multipath,
-      reason: selectBestPath(dest.candidates, this.decisionOptions)?.reason,
+      prefix: owner.prefix,
+      candidates,
+      best: best && view(best),
+      multipath: multipathOf(published).map(view),
+      reason: selectBestPath(candidates, this.decisionOptions)?.reason,
     };
   }
 }

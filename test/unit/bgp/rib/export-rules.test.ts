@@ -8,7 +8,7 @@ import {
   type NotAdvertisedReason,
   type PathSource,
 } from '../../../../src/bgp/rib/index.js';
-import { RibPath } from '../../../../src/bgp/rib/path.js';
+import { RibPath, StoredPath } from '../../../../src/bgp/rib/path.js';
 import {
   NO_ADVERTISE,
   NO_EXPORT,
@@ -43,7 +43,7 @@ const FROM_CLIENT = peerSource('10.0.0.21', LOCAL_AS, { rrClient: true, routerId
 const FROM_NON_CLIENT = peerSource('10.0.0.31', LOCAL_AS, { routerId: '10.0.0.31' });
 
 function pathFrom(source: PathSource, over: Partial<PathAttributes> = {}, p = '10.65.0.0/26'): RibPath {
-  return new RibPath({ prefix: prefix(p) }, attrs(over), source, 0, undefined);
+  return new RibPath({ prefix: prefix(p) }, new StoredPath(attrs(over), source, 0, undefined));
 }
 
 describe('advertisement rules: split horizon, route reflection, well-known communities', () => {

@@ -1,7 +1,7 @@
 // Builders for RIB tests: prefixes from text, peer sources, paths and RibPeers with sensible defaults.
 import { Rib } from '../../../../src/bgp/rib/index.js';
 import type { PeerSource, RibChanges, RibConfig, RibPeer } from '../../../../src/bgp/rib/index.js';
-import { RibPath } from '../../../../src/bgp/rib/path.js';
+import { RibPath, StoredPath } from '../../../../src/bgp/rib/path.js';
 import type { PathSource } from '../../../../src/bgp/rib/path.js';
 import { Origin, type PathAttributes, type Prefix } from '../../../../src/bgp/types.js';
 
@@ -53,7 +53,7 @@ export function candidate(
   over: Partial<PathAttributes> = {},
   igpCost?: number,
 ): RibPath & { name: string } {
-  const p = new RibPath({ prefix: prefix('10.0.0.0/24') }, attrs(over), source, 0, igpCost);
+  const p = new RibPath({ prefix: prefix('10.0.0.0/24') }, new StoredPath(attrs(over), source, 0, igpCost));
   return Object.assign(p, { name });
 }
 
