@@ -12,7 +12,10 @@
  *    pair only — its "anchor". Items are filed the same way by their own (key, value) pairs, so a
  *    new selector meets only the items that carry its anchor, and a new item only the selectors
  *    anchored on its labels. Selectors without an anchor (`!has(x)`, `a != "b"`, `all()`) are
- *    evaluated against everything when they arrive.
+ *    evaluated against everything when they arrive. Items are filed only under the label keys some
+ *    selector has needed as an anchor so far (a key is filed for every item when first needed):
+ *    keys every endpoint carries and no selector names (`projectcalico.org/orchestrator`) cost
+ *    nothing.
  *  - When an item's labels change, only the keys whose value changed matter: a selector that reads
  *    none of them cannot change its answer. For a changed key we re-check the selectors anchored on
  *    the old or the new value, plus the selectors that read the key without being anchored on it.
@@ -113,8 +116,10 @@ export class LabelIndex {
   private readonly items = new Map<string, ItemState>();
   private readonly selectors = new Map<string, SelectorState>();
   private readonly parents = new Map<string, ParentState>();
-  /** Items by each (key, value) of their effective labels. */
+  /** Items by each (key, value) of their effective labels, for the keys in `filedKeys`. */
   private readonly itemsByPair = new PairIndex();
+  /** Label keys some selector has needed as a possible anchor; only these are in `itemsByPair`. */
+  private readonly filedKeys = new Set<string>();
   /** Anchored selectors by each (anchor key, allowed value). */
   private readonly anchoredByPair = new PairIndex();
   /** Selectors by each label key they read other than their anchor key. */
@@ -183,7 +188,8 @@ export class LabelIndex {
     if (prior === undefined) {
       const item: ItemState = { own: labels, parents: parentIds, effective };
       this.items.set(id, item);
-      for (const k of Object.keys(effective)) this.itemsByPair.add(k, effective[k] as string, id);
+      for (const k of Object.keys(effective))
+        if (this.filedKeys.has(k)) this.itemsByPair.add(k, effective[k] as string, id);
       this.checkNewItem(id, item);
     } else {
       prior.own = labels;
@@ -203,7 +209,8 @@ export class LabelIndex {
       }
     }
     const matches = this.selectorsMatching(id, item);
-    for (const k of Object.keys(item.effective)) this.itemsByPair.remove(k, item.effective[k] as string, id);
+    for (const k of Object.keys(item.effective))
+      if (this.filedKeys.has(k)) this.itemsByPair.remove(k, item.effective[k] as string, id);
     this.items.delete(id);
     for (const selectorId of matches) {
       this.selectors.get(selectorId)?.matches.delete(id);
@@ -261,6 +268,7 @@ export class LabelIndex {
     let anchor: SelectorState['anchor'];
     let anchorItems = Infinity;
     for (const [key, values] of selector.requiredLabelValues()) {
+      this.fileKey(key);
       let items = 0;
       for (const v of values) items += this.itemsByPair.get(key, v)?.size ?? 0;
       if (
@@ -283,6 +291,16 @@ export class LabelIndex {
       exact: (ast.kind === 'eq' || ast.kind === 'in') && ast.label === anchor?.key,
       matches: new Set(),
     };
+  }
+
+  /** Files every item under `key` the first time a selector needs it. */
+  private fileKey(key: string): void {
+    if (this.filedKeys.has(key)) return;
+    this.filedKeys.add(key);
+    for (const [id, item] of this.items) {
+      const v = labelOf(item.effective, key);
+      if (v !== undefined) this.itemsByPair.add(key, v, id);
+    }
   }
 
   private fileSelector(id: string, s: SelectorState): void {
@@ -357,6 +375,7 @@ export class LabelIndex {
       return;
     }
     for (const [k, before, after] of changed) {
+      if (!this.filedKeys.has(k)) continue;
       if (before !== undefined) this.itemsByPair.remove(k, before, id);
       if (after !== undefined) this.itemsByPair.add(k, after, id);
     }
