@@ -211,6 +211,31 @@ export function renderRule(rule: Rule, policyNamespace: string | undefined, ctx:
 
 const marksKey = (m: Marks) => `${m.accept}/${m.pass}/${m.endpoint}`;
 
+/**
+ * Rendered rules by content: policies repeat rules (allow ICMP, allow DNS, allow from the same
+ * selector), so a rule's text is built once per distinct rule, namespace, IP version and marks.
+ * Dropped whole past a bound: rendering again is cheap, memory is not free.
+ */
+const ruleMemo = new Map<string, { rules: readonly IptRule[]; netSets: readonly IpsetSpec[] }>();
+const MAX_RULE_MEMO = 20_000;
+
+function renderRuleOnce(
+  rule: Rule,
+  policyNamespace: string | undefined,
+  ctx: RenderContext,
+): readonly IptRule[] {
+  const key = `${ctx.version}\u0000${marksKey(ctx.marks)}\u0000${policyNamespace ?? ''}\u0000${JSON.stringify(rule)}`;
+  let hit = ruleMemo.get(key);
+  if (hit === undefined) {
+    const own: RenderContext = { version: ctx.version, marks: ctx.marks, netSets: new Map() };
+    hit = { rules: renderRule(rule, policyNamespace, own), netSets: [...own.netSets.values()] };
+    if (ruleMemo.size >= MAX_RULE_MEMO) ruleMemo.clear();
+    ruleMemo.set(key, hit);
+  }
+  for (const set of hit.netSets) ctx.netSets.set(set.name, set);
+  return hit.rules;
+}
+
 /** Rendered policy and profile chains per ActivePolicy, with the net sets their rules reference. */
 const policyChainMemo = new WeakMap<object, Map<string, { chain: Chain; netSets: readonly IpsetSpec[] }>>();
 
@@ -227,7 +252,9 @@ function rulesChain(
   let hit = byKey.get(key);
   if (!hit) {
     const own: RenderContext = { version: ctx.version, marks: ctx.marks, netSets: new Map() };
-    const chain = { name, rules: policy[dir].flatMap((r) => renderRule(r, policy.namespace, own)) };
+    const rules: IptRule[] = [];
+    for (const r of policy[dir]) for (const x of renderRuleOnce(r, policy.namespace, own)) rules.push(x);
+    const chain = { name, rules };
     hit = { chain, netSets: [...own.netSets.values()] };
     byKey.set(key, hit);
   }

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { API_VERSION, type Resource } from '../../../src/api/index.js';
 import { FelixCalculator } from '../../../src/felix/calc/graph.js';
 import { memberTextsOf } from '../../../src/felix/calc/members.js';
+import { renderDataplane } from '../../../src/felix/rules/render.js';
 import { formatCidr, parseIpOrCidr } from '../../../src/net/ip.js';
 
 const HOST = 'h1';
@@ -139,4 +140,47 @@ describe('endpoint addresses as ipset members', () => {
       { numRuns: 2000 },
     );
   });
+});
+
+describe('the same rule in several policies', () => {
+  const rule = { action: 'Allow' as const, protocol: 'TCP' as const, source: { selector: 'role == "db"' } };
+  const np = (ns: string): Resource => ({
+    apiVersion: API_VERSION,
+    kind: 'NetworkPolicy',
+    metadata: { name: 'allow-db', namespace: ns },
+    spec: { selector: 'all()', ingress: [rule] },
+  });
+  const gnp = (name: string): Resource => ({
+    apiVersion: API_VERSION,
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name },
+    spec: { selector: 'all()', ingress: [rule] },
+  });
+  const cases: { name: string; policies: Resource[]; distinctSets: number }[] = [
+    { name: 'two global policies match one set', policies: [gnp('a'), gnp('b')], distinctSets: 1 },
+    {
+      name: 'namespaced policies in two namespaces match a set each (the namespace scopes it)',
+      policies: [np('ns1'), np('ns2')],
+      distinctSets: 2,
+    },
+  ];
+  for (const c of cases)
+    test(c.name, () => {
+      const calc = new FelixCalculator(HOST);
+      for (const resource of [
+        wep('x1', 'ns1', HOST, '10.0.0.1/32', { role: 'db' }),
+        wep('x2', 'ns2', HOST, '10.0.0.2/32', { role: 'db' }),
+        ...c.policies,
+      ])
+        calc.apply({ type: 'set', resource });
+      const dp = renderDataplane(calc.state(), { ipVersions: [4] });
+      const used = new Set(
+        dp.iptables[4].chains.filter
+          .filter((ch) => ch.name.startsWith('cali-pi-'))
+          .flatMap((ch) => ch.rules.map((r) => /--match-set (\S+)/.exec(r.match)?.[1]))
+          .filter((x) => x !== undefined),
+      );
+      assert.equal(used.size, c.distinctSets);
+      for (const name of used) assert.ok(dp.ipsets.some((s) => s.name === name && s.members.length > 0));
+    });
 });
