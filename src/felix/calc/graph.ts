@@ -626,8 +626,12 @@ export class FelixCalculator {
     if (this.active) return this.active;
     const policies = new Map<string, ActivePolicy>();
     const profiles = new Map<string, ActivePolicy>();
+    // Endpoints that resolve alike share plan objects: each plan is walked once.
+    const seenPlans = new Set<DirectionPlan>();
     for (const e of endpoints)
       for (const plan of [e.ingress, e.egress]) {
+        if (seenPlans.has(plan)) continue;
+        seenPlans.add(plan);
         for (const tier of plan.tiers)
           for (const key of tier.policies) {
             if (policies.has(key)) continue;
@@ -658,8 +662,10 @@ export class FelixCalculator {
     for (const k of this.membersOf(id)) {
       const texts = this.memberTexts.get(k);
       if (!texts) continue;
-      for (const t of texts[4]) v4.push(t);
-      for (const t of texts[6]) v6.push(t);
+      const t4 = texts[4];
+      const t6 = texts[6];
+      for (let i = 0; i < t4.length; i++) v4.push(t4[i] as string);
+      for (let i = 0; i < t6.length; i++) v6.push(t6[i] as string);
     }
     const members = { 4: sortedUnique(v4), 6: sortedUnique(v6) };
     const set =
