@@ -24,6 +24,7 @@ const size = {
   policies: Number(process.env.BENCH_POLICIES ?? FULL_CLUSTER.policies),
 };
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 10);
 // IPv4 only, as run.ts programs; BENCH_IP_VERSIONS=4,6 renders both (to compare dumps with a full render).
 const ipVersions = (process.env.BENCH_IP_VERSIONS ?? '4').split(',').map((v) => (v.trim() === '6' ? 6 : 4));
 const dumpAt = process.argv.indexOf('--dump');
@@ -68,4 +69,26 @@ for (let run = 0; run < REPEAT; run++) {
   }
   console.log(`run ${run}: ${changes.length} label changes ${ms(t)} ms`);
   if (dumpFile && run === 0) writeFileSync(dumpFile, texts.join('=== after a label change\n'));
+
+  // The pure part of run.ts's label changes, by kind (medians of BENCH_SAMPLES each).
+  const kinds: Record<string, number[]> = { remote: [], local: [], moved: [] };
+  const nextRole = (i: number) => `r${((i % 20) + 1) % 20}`;
+  for (let k = 0; k < SAMPLES; k++)
+    for (const [kind, i, labels] of [
+      ['remote', size.local + 17 + k, { role: k % 2 ? 'r99' : nextRole(size.local + 17 + k) }],
+      ['local', 5 + k, { role: k % 2 ? 'r98' : nextRole(5 + k) }],
+      ['moved', 100 + k, { app: `app-${((100 + k) % 50) + 1}` }],
+    ] as const) {
+      const t0 = performance.now();
+      const resource = relabelled(resources[i] as WorkloadEndpoint, labels);
+      resources[i] = resource;
+      calc.apply({ type: 'set', resource });
+      renderDataplane(calc.state(), { ipVersions });
+      kinds[kind]?.push(performance.now() - t0);
+    }
+  const median = (xs: number[]) =>
+    Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! * 10) / 10;
+  console.log(
+    `run ${run}: label change medians: remote ${median(kinds.remote!)} ms, local ${median(kinds.local!)} ms, local to other policies ${median(kinds.moved!)} ms`,
+  );
 }
