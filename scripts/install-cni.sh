@@ -1,11 +1,18 @@
 #!/bin/sh
 # Installs the calico and calico-ipam CNI plugins where a container runtime looks for them (CNI_PATH,
-# /opt/cni/bin by default): each is a two-line shell wrapper that execs node on this checkout, since a
-# runtime execs plugins by file name.
+# /opt/cni/bin by default). A runtime execs plugins by file name, so:
 #
-#   scripts/install-cni.sh [--dest DIR] [--source | --bundle | --snapshot]
+#   DIR/calico, DIR/calico-ipam        the native shim (native/calico-cni-shim.c): hands the call to
+#                                      calico-node's CNI server for this network namespace
+#   DIR/calico-cni-direct/<plugin>     a two-line shell wrapper that execs node on this checkout: what
+#                                      the shim runs when no calico-node serves the namespace
 #
-# --dest DIR   where to write the wrappers (default /opt/cni/bin)
+#   scripts/install-cni.sh [--dest DIR] [--source | --bundle | --snapshot] [--no-shim]
+#
+# --dest DIR   where to install (default /opt/cni/bin)
+# --no-shim    install the Node wrappers themselves as DIR/calico and DIR/calico-ipam (every call is a
+#              Node process, calico-node or not)
+# The form of the Node plugin:
 # (default)    run the compiled dist/bin/<plugin>.js; run `npm run build` first
 # --bundle     bundle each plugin into one file (dist/cni/<plugin>.cjs, with esbuild from node_modules)
 #              and run that: Node loads one file instead of ~40 modules, which shortens every call
@@ -18,17 +25,34 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest=/opt/cni/bin
 form=dist
+shim=yes
 while [ $# -gt 0 ]; do
   case "$1" in
     --dest) dest=$2; shift 2 ;;
     --source) form=source; shift ;;
     --bundle) form=bundle; shift ;;
     --snapshot) form=snapshot; shift ;;
-    *) echo "install-cni: unknown argument $1 (use --dest DIR, --source, --bundle, --snapshot)" >&2; exit 2 ;;
+    --no-shim) shim=no; shift ;;
+    *) echo "install-cni: unknown argument $1 (use --dest DIR, --source, --bundle, --snapshot, --no-shim)" >&2; exit 2 ;;
   esac
 done
 node=$(command -v node) || { echo "install-cni: node is not on PATH" >&2; exit 1; }
 mkdir -p "$dest"
+if [ "$shim" = yes ]; then
+  # npm run build compiles the shim (scripts/build-native.mjs); compiled here with the same flags when
+  # it is missing or older than its source, so the --source form works without a build.
+  shim_bin="$root/dist/native/calico-cni-shim"
+  shim_src="$root/native/calico-cni-shim.c"
+  if [ ! -x "$shim_bin" ] || [ "$shim_src" -nt "$shim_bin" ]; then
+    mkdir -p "$root/dist/native"
+    "${CC:-cc}" -O2 -Wall -Wextra -Werror -std=gnu11 -o "$shim_bin" "$shim_src" ||
+      { echo "install-cni: cannot compile $shim_src (install build-essential), or use --no-shim" >&2; exit 1; }
+  fi
+  wrappers="$dest/calico-cni-direct"
+  mkdir -p "$wrappers"
+else
+  wrappers="$dest"
+fi
 for plugin in calico calico-ipam; do
   case "$form" in
     source)
@@ -60,9 +84,20 @@ for plugin in calico calico-ipam; do
       [ -f "$root/dist/bin/$plugin.js" ] || { echo "install-cni: $root/dist/bin/$plugin.js is missing; run npm run build" >&2; exit 1; }
       cmd="exec \"$node\" \"$root/dist/bin/$plugin.js\" \"\$@\"" ;;
   esac
-  tmp="$dest/.$plugin.$$"
+  # Written beside and renamed into place, so a runtime never execs a half-written file.
+  tmp="$wrappers/.$plugin.$$"
   printf '#!/bin/sh\n%s\n' "$cmd" > "$tmp"
   chmod 755 "$tmp"
-  mv "$tmp" "$dest/$plugin"
+  mv "$tmp" "$wrappers/$plugin"
+  if [ "$shim" = yes ]; then
+    tmp="$dest/.$plugin.$$"
+    cp "$shim_bin" "$tmp"
+    chmod 755 "$tmp"
+    mv "$tmp" "$dest/$plugin"
+  fi
 done
-echo "install-cni: wrote $dest/calico and $dest/calico-ipam ($form)"
+if [ "$shim" = yes ]; then
+  echo "install-cni: wrote $dest/calico and $dest/calico-ipam (shim; without calico-node: $form, in $wrappers)"
+else
+  echo "install-cni: wrote $dest/calico and $dest/calico-ipam ($form)"
+fi

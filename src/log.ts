@@ -21,6 +21,11 @@ export function pinoLevel(severity: string | undefined): string {
   return LEVELS[(severity ?? 'info').toLowerCase()] ?? 'info';
 }
 
-export function createLogger(name: string, severity?: string): Logger {
-  return pino({ name, level: pinoLevel(severity), base: { name } }, pino.destination(2));
+/** `destination` defaults to stderr; calico-node's CNI server collects a call's lines for its caller. */
+export function createLogger(
+  name: string,
+  severity?: string,
+  destination: { write(line: string): void } = pino.destination(2),
+): Logger {
+  return pino({ name, level: pinoLevel(severity), base: { name } }, destination);
 }

@@ -7,6 +7,8 @@
  * names no datastore: loading the etcd client costs more than a whole SQLite ADD, and every CNI
  * call is a fresh process.
  */
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { DatastoreConfig } from '../datastore/config.js';
 import type { Datastore } from '../datastore/types.js';
 import type { DatastoreChoice } from './network-config.js';
@@ -48,5 +50,47 @@ export async function openCniDatastore(config: DatastoreConfig): Promise<Datasto
       `cannot open the ${config.datastoreType} datastore (${config.source}): ${(e as Error).message}`,
       'check the datastore settings and that it is reachable; the runtime may retry',
     );
+  }
+}
+
+function canonicalPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+const sortedJoin = (list: readonly string[] | undefined) => [...(list ?? [])].sort().join(',');
+
+/**
+ * Whether a call's datastore is the one calico-node already has open, so its CNI server can use that
+ * handle instead of opening the store per call: the same SQLite file (after symbolic links), or the
+ * same etcd cluster reached with the same credentials. A memory store is never the same as another.
+ */
+export function sameDatastore(
+  a: DatastoreConfig,
+  b: DatastoreConfig,
+  pathOf: (path: string) => string = canonicalPath,
+): boolean {
+  if (a.datastoreType !== b.datastoreType) return false;
+  switch (a.datastoreType) {
+    case 'sqlite':
+      return !!a.sqlitePath && !!b.sqlitePath && pathOf(a.sqlitePath) === pathOf(b.sqlitePath);
+    case 'etcdv3':
+      return (
+        sortedJoin(a.etcdEndpoints) === sortedJoin(b.etcdEndpoints) &&
+        a.etcdUsername === b.etcdUsername &&
+        a.etcdPassword === b.etcdPassword &&
+        a.etcdCACertFile === b.etcdCACertFile &&
+        a.etcdCertFile === b.etcdCertFile &&
+        a.etcdKeyFile === b.etcdKeyFile
+      );
+    case 'memory':
+      return false;
+    default: {
+      const never: never = a.datastoreType;
+      throw new Error(`unknown datastore type ${String(never)}`);
+    }
   }
 }

@@ -28,6 +28,8 @@ export class DeferredLog implements CniLog {
   constructor(
     private readonly name: string,
     private level: CniLogLevel = 'warning',
+    /** Where lines go instead of stderr: the CNI server returns them to the shim, which prints them. */
+    private readonly destination?: { write(line: string): void },
   ) {
     this.threshold = THRESHOLD[level];
   }
@@ -52,7 +54,7 @@ export class DeferredLog implements CniLog {
     this.entries.length = 0;
     if (!due.length) return;
     const { createLogger } = await import('../log.js');
-    const logger = createLogger(this.name, this.level);
+    const logger = createLogger(this.name, this.level, this.destination);
     for (const e of due) logger[e.severity]({ ...e.fields }, e.msg);
   }
 }

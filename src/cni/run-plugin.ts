@@ -54,6 +54,11 @@ export interface PluginEnvironment {
   readonly runner?: CommandRunner;
   readonly dataplane?: WorkloadDataplane;
   readonly openDatastore?: (config: DatastoreConfig) => Promise<Datastore>;
+  /**
+   * A datastore the caller keeps open across calls (calico-node's CNI server): used instead of
+   * `openDatastore` when given, and closed after the call only when it is not `shared`.
+   */
+  readonly datastores?: CniDatastoreSource;
   readonly nodeNameLookups?: NodeNameLookups;
   readonly log?: DeferredLog;
   /**
@@ -63,6 +68,10 @@ export interface PluginEnvironment {
    * the next opener reads them from there.
    */
   readonly exitsAfterCall?: boolean;
+}
+
+export interface CniDatastoreSource {
+  open(config: DatastoreConfig): Promise<{ readonly datastore: Datastore; readonly shared: boolean }>;
 }
 
 export const locatePluginInPath: PluginLocator = (type, cniPath) => {
@@ -124,13 +133,17 @@ async function respond(
   body: (datastoreOf: (config: SharedConfig) => Promise<Datastore>) => Promise<CniResult | undefined>,
 ): Promise<PluginOutcome> {
   let datastore: Datastore | undefined;
+  let shared = false;
   let version = requestedVersion(pe.stdin);
   try {
     const result = await body(async (config) => {
       version = config.cniVersion;
-      datastore = await (pe.openDatastore ?? openCniDatastore)(
-        await datastoreConfigFor(config.datastore, pe.env),
-      );
+      const resolved = await datastoreConfigFor(config.datastore, pe.env);
+      if (pe.datastores) {
+        const lease = await pe.datastores.open(resolved);
+        shared = lease.shared;
+        datastore = lease.datastore;
+      } else datastore = await (pe.openDatastore ?? openCniDatastore)(resolved);
       return datastore;
     });
     if (!result) return { stdout: '', exitCode: 0 };
@@ -143,7 +156,7 @@ async function respond(
     log.log('error', error.message, { code: error.code, details: error.details });
     return { stdout: JSON.stringify(errorObject(error, version)) + '\n', exitCode: 1 };
   } finally {
-    if (!pe.exitsAfterCall) await datastore?.close().catch(() => undefined);
+    if (!pe.exitsAfterCall && !shared) await datastore?.close().catch(() => undefined);
     await log.flush().catch(() => undefined);
   }
 }

@@ -10,6 +10,8 @@ import type { CommandRunner } from '../kernel/runner.js';
 import type { Logger } from '../log.js';
 import { FelixAgent } from '../felix/agent.js';
 import { BgpAgent, StatusSocketServer, bgpMetricSamples, statusSocketPath } from '../bgp/speaker/index.js';
+import { CniServer, cniSocketPath } from '../cni/server.js';
+import type { DatastoreConfig } from '../datastore/config.js';
 import { startHealthServer, type HealthSource } from './health.js';
 
 export interface CalicoNodeOptions {
@@ -28,12 +30,20 @@ export interface CalicoNodeOptions {
   readonly routerId?: string;
   /** Directory of the status socket (`calico-node.<node>.ctl`); undefined: no socket. */
   readonly runDir?: string;
+  /**
+   * Serve CNI calls from the calico-cni-shim on `<runDir>/cni.<netns inode>.sock` (src/cni/server.ts;
+   * off with --no-cni-server). Needs `runDir`.
+   */
+  readonly cniServer?: boolean;
+  /** The configuration `datastore` was opened from: CNI calls naming the same store share the handle. */
+  readonly datastoreConfig?: DatastoreConfig;
 }
 
 export class CalicoNode implements HealthSource {
   private felix: FelixAgent | undefined;
   private bgp: BgpAgent | undefined;
   private statusSocket: StatusSocketServer | undefined;
+  private cniServer: CniServer | undefined;
   private server: Server | undefined;
 
   constructor(private readonly opts: CalicoNodeOptions) {}
@@ -98,6 +108,22 @@ export class CalicoNode implements HealthSource {
         routes: (peer) => this.bgp?.routes(peer),
       });
       logger.info({ path }, 'status socket listening');
+    }
+    if (this.opts.cniServer && this.opts.runDir !== undefined) {
+      const socketPath = cniSocketPath(this.opts.runDir);
+      try {
+        this.cniServer = await CniServer.listen({
+          socketPath,
+          logger: logger.child({ component: 'cni' }),
+          ...(this.opts.datastoreConfig
+            ? { sharedDatastore: { datastore: this.opts.datastore, config: this.opts.datastoreConfig } }
+            : {}),
+        });
+        logger.info({ path: socketPath }, 'CNI server listening');
+      } catch (e) {
+        // The shim falls back to the Node plugin, so CNI still works without this server.
+        logger.warn({ path: socketPath, err: (e as Error).message }, 'CNI server not started');
+      }
     }
     if (this.opts.healthPort !== undefined) {
       this.server = await startHealthServer(this, this.opts.healthPort);
@@ -164,6 +190,7 @@ export class CalicoNode implements HealthSource {
 
   async stop(): Promise<void> {
     this.opts.logger.info('calico-node stopping');
+    await this.cniServer?.close();
     await this.felix?.stop();
     await this.bgp?.stop();
     await this.statusSocket?.close();

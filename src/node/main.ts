@@ -1,10 +1,12 @@
 /**
  * `calico-node` command line: which node (`--node` or NODENAME), which components (`--no-felix`,
- * `--no-bgp` / CALICO_NETWORKING_BACKEND=none), the health port, the status socket directory
- * ($CALICO_RUN_DIR), and the datastore (resolved as calicoctl resolves it). Runs until SIGTERM/SIGINT.
+ * `--no-bgp` / CALICO_NETWORKING_BACKEND=none, `--no-cni-server`), the health port, the directory
+ * of the status and CNI sockets ($CALICO_RUN_DIR), and the datastore (resolved as calicoctl
+ * resolves it). Runs until SIGTERM/SIGINT.
  */
 import { Command } from 'commander';
 import { hostname } from 'node:os';
+import { resolveDatastoreConfig } from '../datastore/config.js';
 import { openDatastore } from '../datastore/open.js';
 import { ProcessRunner } from '../kernel/runner.js';
 import { createLogger } from '../log.js';
@@ -17,6 +19,10 @@ export async function runCalicoNode(argv: string[]): Promise<number> {
     .option('--node <name>', "this host's node name (default: $NODENAME, then the host name)")
     .option('--no-felix', 'do not run Felix')
     .option('--no-bgp', 'do not run the BGP speaker (also CALICO_NETWORKING_BACKEND=none)')
+    .option(
+      '--no-cni-server',
+      'do not serve CNI calls from the calico-cni-shim on $CALICO_RUN_DIR/cni.<netns>.sock',
+    )
     .option('-c, --config <file>', 'calicoctl-style datastore configuration file')
     .option(
       '--health-port <port>',
@@ -40,6 +46,7 @@ export async function runCalicoNode(argv: string[]): Promise<number> {
     node?: string;
     felix: boolean;
     bgp: boolean;
+    cniServer: boolean;
     config?: string;
     healthPort: string;
     refreshInterval?: string;
@@ -50,7 +57,8 @@ export async function runCalicoNode(argv: string[]): Promise<number> {
   const logger = createLogger('calico-node', o.logLevel);
   let node: CalicoNode;
   try {
-    const datastore = await openDatastore(o.config ? { configFile: o.config } : {});
+    const datastoreConfig = resolveDatastoreConfig(o.config ? { configFile: o.config } : {});
+    const datastore = await openDatastore(datastoreConfig);
     node = new CalicoNode({
       nodeName,
       datastore,
@@ -60,6 +68,8 @@ export async function runCalicoNode(argv: string[]): Promise<number> {
       bgp: o.bgp && process.env.CALICO_NETWORKING_BACKEND !== 'none',
       ...(process.env.CALICO_ROUTER_ID ? { routerId: process.env.CALICO_ROUTER_ID } : {}),
       runDir: process.env.CALICO_RUN_DIR ?? DEFAULT_RUN_DIR,
+      cniServer: o.cniServer,
+      datastoreConfig,
       healthPort: Number(o.healthPort),
       ...(o.refreshInterval ? { refreshIntervalMs: Number(o.refreshInterval) } : {}),
       ipv6: o.ipv6,
