@@ -22,6 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
+import { Session } from 'node:inspector/promises';
 import { pino } from 'pino';
 import { MemoryDatastore } from '../../src/datastore/memory.js';
 import { ResourceClient } from '../../src/datastore/resources.js';
@@ -47,6 +48,7 @@ const CTX = { fourOctetAs: true };
 
 const args = process.argv.slice(2);
 const SNAPSHOT = args.includes('--snapshot');
+const ALLOCATIONS = args.includes('--allocations');
 const sizes = args.map(Number).filter((n) => n > 0);
 const N = sizes[0] ?? 500_000;
 
@@ -226,6 +228,7 @@ async function main(): Promise<void> {
     peakHeap = Math.max(peakHeap, m.heapUsed);
     peakExternal = Math.max(peakExternal, m.external);
   };
+  const profiler = ALLOCATIONS ? await startAllocationSampling() : undefined;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (const m of table) socket.write(m);
@@ -241,6 +244,7 @@ async function main(): Promise<void> {
     await sleep(5);
   }
   const cpu = process.cpuUsage(cpu0);
+  const allocations = profiler ? await profiler.stop() : undefined;
   const afterTableLive = stage('all in RIB and kernel (before GC)', false);
   table = undefined;
   await sleep(50);
@@ -287,6 +291,7 @@ async function main(): Promise<void> {
     retainedBytesPerPrefix: retainedPerPrefix,
     stages: [start, atEstablished, afterTableLive, afterTable],
     ...(snapshot ? { snapshotTop: snapshot.top } : {}),
+    ...(allocations ? { allocationSites: allocations } : {}),
   };
   console.log(
     `N=${N}: RIB ${result.ribMs} ms, kernel ${result.kernelMs} ms, CPU ${result.cpuSec} s, peak heap ${result.peakHeapUsedMB} MB, ` +
@@ -297,6 +302,10 @@ async function main(): Promise<void> {
   for (const s of result.stages) {
     console.log([s.stage, s.heapUsedMB, s.heapTotalMB, s.externalMB, s.arrayBuffersMB, s.rssMB].join(' | '));
   }
+  if (allocations) {
+    console.log('\nallocated while the table came in (sampled, garbage included): MB | function | where');
+    for (const a of allocations) console.log(`${a.MB} | ${a.fn} | ${a.where}`);
+  }
   if (snapshot) {
     console.log(`\nheap snapshot: ${snapshot.file}\nkind | count | self MB`);
     for (const t of snapshot.top) console.log(`${t.name} | ${t.count} | ${t.selfMB}`);
@@ -305,6 +314,48 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
+}
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/** Samples every allocation site, garbage included, until `stop`; returns the top sites by bytes. */
+async function startAllocationSampling(): Promise<{
+  stop: () => Promise<{ MB: number; fn: string; where: string }[]>;
+}> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  } as object);
+  return {
+    stop: async () => {
+      const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as {
+        profile: { head: SamplingNode };
+      };
+      session.disconnect();
+      const bySite = new Map<string, number>();
+      const walk = (n: SamplingNode): void => {
+        const f = n.callFrame;
+        const site = `${f.functionName || '(anonymous)'}\t${f.url.replace(/^.*\/work\/main\//, '')}:${f.lineNumber + 1}`;
+        bySite.set(site, (bySite.get(site) ?? 0) + n.selfSize);
+        for (const c of n.children) walk(c);
+      };
+      walk(profile.head);
+      return [...bySite]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 25)
+        .map(([site, bytes]) => {
+          const [fn, where] = site.split('\t') as [string, string];
+          return { MB: MB(bytes), fn, where };
+        });
+    },
+  };
 }
 
 /** The object kinds (constructor or type name) with the largest total self size in a heap snapshot. */

@@ -12,7 +12,7 @@
  * selection). What was published before a change lives in the dirty map until the next settle.
  */
 import type { Prefix } from '../types.js';
-import { selectBestPath, type DecisionOptions, type DecisionStep } from './decision.js';
+import { selectBestPath, type DecisionOptions, type DecisionStep, type Selection } from './decision.js';
 import { RibPath, samePathContent, sourceIdOf, type Path, type PeerId, type StoredPath } from './path.js';
 import { prefixFromKey, type PrefixKey } from './prefix-key.js';
 
@@ -52,34 +52,84 @@ function publishedOf(slot: Slot | undefined): Published {
   return slot instanceof Destination ? slot.published : slot;
 }
 
-/** A change in the Loc-RIB for one prefix: what the FIB installs and what export starts from. */
-export type RouteChange =
-  | {
-      readonly kind: 'best';
-      readonly prefix: Prefix;
-      readonly best: Path;
-      /** ECMP set, best first; install all their next hops. */
-      readonly multipath: readonly Path[];
-      readonly reason: DecisionStep;
-    }
-  | { readonly kind: 'withdrawn'; readonly prefix: Prefix; readonly previous: Path };
-
-/** A prefix whose published best path changed in a settle, with the one before. */
-export interface SettledChange {
-  readonly key: PrefixKey;
-  readonly previous: StoredPath | undefined;
-  readonly best: StoredPath | undefined;
-}
-
-/** A prefix record made once per change and shared by the change's paths. */
-class ChangedPrefix {
+/**
+ * A prefix whose best path changed in a settle: for the FIB (`prefix`, `multipath`) and for export
+ * (`key`, `previousBest`, `currentBest`). One small object per change; the prefix record and the
+ * path views are made when read, so a full table's changes cost little more than a list of keys.
+ */
+abstract class SettledPrefix {
   #prefix: Prefix | undefined;
-  constructor(readonly key: PrefixKey) {}
+
+  constructor(
+    readonly key: PrefixKey,
+    /** The best path published before (undefined: there was no route). */
+    readonly previousBest: StoredPath | undefined,
+  ) {}
+
   get prefix(): Prefix {
     this.#prefix ??= prefixFromKey(this.key);
     return this.#prefix;
   }
+
+  abstract get currentBest(): StoredPath | undefined;
 }
+
+class BestChange extends SettledPrefix {
+  readonly kind = 'best' as const;
+
+  constructor(
+    key: PrefixKey,
+    previousBest: StoredPath | undefined,
+    private readonly selected: StoredPath | readonly StoredPath[],
+    readonly reason: DecisionStep,
+  ) {
+    super(key, previousBest);
+  }
+
+  get currentBest(): StoredPath {
+    return bestOf(this.selected) as StoredPath;
+  }
+
+  get best(): Path {
+    return new RibPath(this, this.currentBest);
+  }
+
+  /** ECMP set, best first; install all their next hops. */
+  get multipath(): readonly Path[] {
+    const selected = this.selected;
+    if (!Array.isArray(selected)) return [new RibPath(this, selected as StoredPath)];
+    return (selected as readonly StoredPath[]).map((p) => new RibPath(this, p));
+  }
+
+  toJSON(): object {
+    return {
+      kind: this.kind,
+      prefix: this.prefix,
+      best: this.best,
+      multipath: this.multipath,
+      reason: this.reason,
+    };
+  }
+}
+
+class WithdrawnChange extends SettledPrefix {
+  readonly kind = 'withdrawn' as const;
+
+  get currentBest(): undefined {
+    return undefined;
+  }
+
+  get previous(): Path {
+    return new RibPath(this, this.previousBest as StoredPath);
+  }
+
+  toJSON(): object {
+    return { kind: this.kind, prefix: this.prefix, previous: this.previous };
+  }
+}
+
+/** A change in the Loc-RIB for one prefix: what the FIB installs and what export starts from. */
+export type RouteChange = BestChange | WithdrawnChange;
 
 export class LocRib {
   private readonly slots = new Map<PrefixKey, Slot>();
@@ -105,32 +155,39 @@ export class LocRib {
   }
 
   /**
-   * Puts `path` in place of any candidate from the same source. A path that only repeats what we
-   * have (same source session, same interned attributes) replaces the old one without a new
-   * decision (clearing a stale mark). Returns whether the source had no candidate before.
+   * Puts `path` in place of any candidate from the same source, and returns that candidate
+   * (undefined when the source had none). A path that only repeats what we have (same source
+   * session, same interned attributes) replaces the old one without a new decision (clearing a
+   * stale mark). One map lookup per call: this runs once per received prefix.
    */
-  setCandidate(key: PrefixKey, path: StoredPath): boolean {
+  setCandidate(key: PrefixKey, path: StoredPath): StoredPath | undefined {
     const slot = this.slots.get(key);
-    const sourceId = sourceIdOf(path.source);
     if (slot === undefined) {
       this.markDirty(key, undefined);
       this.slots.set(key, path);
-      return true;
+      return undefined;
     }
-    const existing = this.candidateFrom(key, sourceId);
+    const sourceId = sourceIdOf(path.source);
+    if (!(slot instanceof Destination)) {
+      const same = sourceIdOf(slot.source) === sourceId;
+      if (same && slot.source === path.source && samePathContent(slot, path)) {
+        this.slots.set(key, path);
+        return slot;
+      }
+      this.markDirty(key, slot);
+      this.slots.set(key, same ? path : new Destination([path, slot], slot));
+      return same ? slot : undefined;
+    }
+    const at = slot.candidates.findIndex((p) => sourceIdOf(p.source) === sourceId);
+    const existing = at >= 0 ? slot.candidates[at] : undefined;
     if (existing !== undefined && existing.source === path.source && samePathContent(existing, path)) {
       this.replaceQuietly(key, existing, path);
-      return false;
+      return existing;
     }
     this.markDirty(key, slot);
-    if (!(slot instanceof Destination)) {
-      this.slots.set(key, existing !== undefined ? path : new Destination([path, slot], slot));
-    } else if (existing !== undefined) {
-      slot.candidates[slot.candidates.indexOf(existing)] = path;
-    } else {
-      slot.candidates.unshift(path);
-    }
-    return existing === undefined;
+    if (existing !== undefined) slot.candidates[at] = path;
+    else slot.candidates.unshift(path);
+    return existing;
   }
 
   /** Removes the candidate from `sourceId` (only if stale, when asked); returns whether one went. */
@@ -173,43 +230,35 @@ export class LocRib {
 
   /**
    * Runs the decision process on every dirty prefix and returns the prefixes whose published
-   * selection changed, with the change for each.
+   * selection changed.
    */
-  settle(options: DecisionOptions): { changes: RouteChange[]; changed: SettledChange[] } {
+  settle(options: DecisionOptions): RouteChange[] {
     const changes: RouteChange[] = [];
-    const changed: SettledChange[] = [];
     const dirty = this.dirty;
     this.dirty = new Map();
     for (const [key, before] of dirty) {
       const slot = this.slots.get(key);
       const previous = bestOf(before);
-      const selection = selectBestPath(candidatesOf(slot), options);
-      if (selection === undefined) {
-        if (previous !== undefined) {
-          const owner = new ChangedPrefix(key);
-          changes.push({ kind: 'withdrawn', prefix: owner.prefix, previous: new RibPath(owner, previous) });
-          changed.push({ key, previous, best: undefined });
+      if (slot === undefined) {
+        if (previous !== undefined) changes.push(new WithdrawnChange(key, previous));
+        continue;
+      }
+      if (!(slot instanceof Destination)) {
+        // The common case, decided without the decision process: one candidate is the selection.
+        if (previous === undefined || !sameSelection(before, slot)) {
+          changes.push(new BestChange(key, previous, slot, 'only-path'));
         }
         continue;
       }
+      const selection = selectBestPath(slot.candidates, options) as Selection<StoredPath>;
       const { best, multipath } = selection;
-      if (slot instanceof Destination) {
-        if (slot.candidates.length === 1) this.slots.set(key, best);
-        else slot.published = multipath.length > 1 ? multipath : best;
-      }
-      if (previous !== undefined && sameMultipath(multipathOf(before), multipath)) continue;
-      const owner = new ChangedPrefix(key);
-      const bestPath = new RibPath(owner, best);
-      changes.push({
-        kind: 'best',
-        prefix: owner.prefix,
-        best: bestPath,
-        multipath: multipath.length === 1 ? [bestPath] : multipath.map((p) => new RibPath(owner, p)),
-        reason: selection.reason,
-      });
-      changed.push({ key, previous, best });
+      const published = multipath.length > 1 ? multipath : best;
+      if (slot.candidates.length === 1) this.slots.set(key, best);
+      else slot.published = published;
+      if (previous !== undefined && sameSelection(before, published)) continue;
+      changes.push(new BestChange(key, previous, published, selection.reason));
     }
-    return { changes, changed };
+    return changes;
   }
 
   /** Every prefix with a best path (as last settled), for an initial export or a resync. */
@@ -257,7 +306,17 @@ export class LocRib {
 }
 
 /** Same paths in the same order (the first is the best path). */
-function sameMultipath(a: readonly StoredPath[], b: readonly StoredPath[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((p, i) => samePathContent(p, b[i]!));
+function sameSelection(a: Published, b: Published): boolean {
+  const aList = Array.isArray(a);
+  const bList = Array.isArray(b);
+  if (!aList && !bList) {
+    return (
+      a === b || (a !== undefined && b !== undefined && samePathContent(a as StoredPath, b as StoredPath))
+    );
+  }
+  const x = multipathOf(a);
+  const y = multipathOf(b);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (!samePathContent(x[i]!, y[i]!)) return false;
+  return true;
 }

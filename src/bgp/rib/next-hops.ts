@@ -14,6 +14,18 @@ export interface NextHop {
 }
 
 export function multipathNextHops(paths: readonly PathFacts[]): NextHop[] {
+  // One path is nearly every route of a full table: no de-duplication needed.
+  if (paths.length === 1) {
+    const only = paths[0]!;
+    const address = only.attrs.nextHop;
+    if (address === undefined || only.source.kind !== 'peer') return [];
+    const linkLocal = only.attrs.nextHopLinkLocal;
+    return [
+      linkLocal === undefined
+        ? { address, peerId: only.source.peerId }
+        : { address, linkLocal, peerId: only.source.peerId },
+    ];
+  }
   const seen = new Set<string>();
   const out: NextHop[] = [];
   for (const path of paths) {

@@ -10,6 +10,7 @@
  * own loops over char codes.
  */
 import type { AddressFamily, Prefix } from '../types.js';
+import { ipv4Text } from '../wire/address.js';
 
 export type PrefixKey = number | string;
 
@@ -41,9 +42,7 @@ export function parseIPv4(text: string): number {
   return value * 256 + octet;
 }
 
-export function formatIPv4(value: number): string {
-  return `${Math.floor(value / 16777216) & 255}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
-}
+export const formatIPv4 = ipv4Text;
 
 /**
  * The key of a prefix. Host bits are cleared (the codec already gives canonical prefixes; this

@@ -412,13 +412,13 @@ export class Rib {
    */
   flush(): RibChanges {
     if (this.deferral) return { routes: [], advertisements: [] };
-    const { changes, changed } = this.locRib.settle(this.decisionOptions);
+    const changes = this.locRib.settle(this.decisionOptions);
     let changedMap: Map<PrefixKey, PathFacts | undefined> | undefined;
     const source: ExportSource = {
       bests: () => this.locRib.bests(),
       bestOf: (key) => bestOf(this.locRib.published(key)),
       get changed() {
-        changedMap ??= new Map(changed.map((c) => [c.key, c.previous]));
+        changedMap ??= new Map(changes.map((c) => [c.key, c.previousBest]));
         return changedMap;
       },
     };
@@ -432,7 +432,7 @@ export class Rib {
       let endOfRib: readonly AddressFamily[] = [];
       switch (state.exportPhase) {
         case 'incremental':
-          for (const c of changed) state.out.update(c.key, c.previous, c.best, batch);
+          for (const c of changes) state.out.update(c.key, c.previousBest, c.currentBest, batch);
           break;
         case 'initial':
           state.out.resync(source, batch);
@@ -572,11 +572,9 @@ export class Rib {
     if (state.rejected.size > 0) state.rejected.delete(key);
     if (accepted !== attrs) state.beforePolicy.set(key, attrs);
     else if (state.beforePolicy.size > 0) state.beforePolicy.delete(key);
-    const existing = this.locRib.candidateFrom(key, state.config.address);
-    if (existing?.stale) state.staleCount--;
-    if (this.locRib.setCandidate(key, storedPath(accepted, state.source, now, igpCost))) {
-      state.accepted++;
-    }
+    const replaced = this.locRib.setCandidate(key, storedPath(accepted, state.source, now, igpCost));
+    if (replaced === undefined) state.accepted++;
+    else if (replaced.stale) state.staleCount--;
   }
 
   /** Drops the peer's candidate for a prefix (withdrawn or no longer accepted). */

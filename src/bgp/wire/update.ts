@@ -6,7 +6,7 @@
  * BgpProtocolError carrying the NOTIFICATION.
  */
 import type { AddressFamily, PathAttributes, Prefix } from '../types.js';
-import { readIPv4, readIPv6 } from './address.js';
+import { ipv4Text, readIPv4, readIPv6 } from './address.js';
 import { mergeAs4Path } from './as-path.js';
 import {
   ATTRIBUTE_BY_CODE,
@@ -79,8 +79,7 @@ export function readPrefixes(
       let value = 0;
       for (let i = 0; i < 4; i++) value = value * 256 + (i < octets ? buf[at + 1 + i]! : 0);
       if (length < 32) value -= value % 2 ** (32 - length);
-      const address = `${Math.floor(value / 16777216)}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
-      out.push({ family, address, length });
+      out.push({ family, address: ipv4Text(value), length });
       at += 1 + octets;
     }
     return undefined;
