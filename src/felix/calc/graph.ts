@@ -147,22 +147,38 @@ function sortedUnique(list: string[]): string[] {
   return list;
 }
 
+interface NeededSet {
+  readonly id: string;
+  readonly key: SelectorSetKey;
+}
+
 /** The selector sets a policy's rules need, per ActivePolicy (which lives as long as the policy). */
-const setKeysMemo = new WeakMap<ActivePolicy, readonly SelectorSetKey[]>();
-function setKeysOf(p: ActivePolicy): readonly SelectorSetKey[] {
-  let keys = setKeysMemo.get(p);
-  if (!keys) {
-    const out: SelectorSetKey[] = [];
+const setsMemo = new WeakMap<ActivePolicy, readonly NeededSet[]>();
+function setsOf(p: ActivePolicy): readonly NeededSet[] {
+  let sets = setsMemo.get(p);
+  if (!sets) {
+    const out: NeededSet[] = [];
     for (const rule of [...p.ingress, ...p.egress])
       for (const side of [rule.source, rule.destination]) {
         const k = entitySelectorKeys(side, p.namespace);
-        if (k.selector) out.push(k.selector);
-        if (k.notSelector) out.push(k.notSelector);
+        if (k.selector) out.push({ id: selectorSetId(k.selector), key: k.selector });
+        if (k.notSelector) out.push({ id: selectorSetId(k.notSelector), key: k.notSelector });
       }
-    setKeysMemo.set(p, (keys = out));
+    setsMemo.set(p, (sets = out));
   }
-  return keys;
+  return sets;
 }
+
+/** Same entries, same objects, same order. */
+const sameEntries = <V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): boolean => {
+  if (a.size !== b.size) return false;
+  const other = b.entries();
+  for (const [k, v] of a) {
+    const next = other.next().value;
+    if (next === undefined || next[0] !== k || next[1] !== v) return false;
+  }
+  return true;
+};
 
 const samePlan = (a: DirectionPlan, b: DirectionPlan): boolean =>
   a.profiles.length === b.profiles.length &&
@@ -255,6 +271,8 @@ export class FelixCalculator {
         readonly setIds: readonly string[];
       }
     | undefined;
+  private lastActive: FelixCalculator['active'];
+  private lastSelectorSets: readonly SelectorSet[] = [];
   private readonly activePolicyCache = new Map<string, ActivePolicy>();
   private readonly activeProfileCache = new Map<string, ActivePolicy>();
   private profileList: Profile[] | undefined;
@@ -468,9 +486,8 @@ export class FelixCalculator {
     if (this.localEndpoints.delete(key)) this.endpointList = undefined;
   }
 
-  /** Makes sure a selector set is tracked; returns its id. */
-  private trackSet(key: SelectorSetKey): string {
-    const id = selectorSetId(key);
+  /** Makes sure a selector set is tracked. */
+  private trackSet({ id, key }: NeededSet): string {
     if (this.setKeys.has(id)) return id;
     this.setKeys.set(id, key);
     if (key.namespaceSelector !== undefined) {
@@ -646,11 +663,16 @@ export class FelixCalculator {
       }
     // The selector sets the active rules reference; stop tracking the rest.
     const wanted = new Set<string>();
+    // The same policies and profiles as last time (an endpoint changed, not what is active): the
+    // same result, whose identity lets the renderer reuse its policy chains and sets.
+    const last = this.lastActive;
+    if (last && sameEntries(policies, last.policies) && sameEntries(profiles, last.profiles))
+      return (this.active = last);
     for (const p of [...policies.values(), ...profiles.values()])
-      for (const k of setKeysOf(p)) wanted.add(this.trackSet(k));
+      for (const k of setsOf(p)) wanted.add(this.trackSet(k));
     for (const id of [...this.setKeys.keys()]) if (!wanted.has(id)) this.untrackSet(id);
     const active = { policies, profiles, setIds: [...wanted].sort() };
-    this.active = active;
+    this.active = this.lastActive = active;
     return active;
   }
 
@@ -687,12 +709,16 @@ export class FelixCalculator {
       }))
       .sort((a, b) => a.cidr.localeCompare(b.cidr));
     this.configCache ??= this.config();
+    // Kept as the same array while every set is the same object, so the renderer can tell.
+    const sets = active.setIds.map((id) => this.selectorSet(id));
+    const last = this.lastSelectorSets;
+    if (sets.length !== last.length || sets.some((x, i) => x !== last[i])) this.lastSelectorSets = sets;
     return {
       hostname: this.hostname,
       endpoints,
       policies: active.policies,
       profiles: active.profiles,
-      selectorSets: active.setIds.map((id) => this.selectorSet(id)),
+      selectorSets: this.lastSelectorSets,
       pools: this.poolList,
       affineBlocks: this.affineBlocks,
       config: this.configCache,

@@ -13,7 +13,19 @@ export interface Marks {
 
 export const DEFAULT_MARK_MASK = 0x7000000;
 
+/** One Marks object per mask, so renders can tell "same marks" by identity. */
+const marksByMask = new Map<number, Marks>();
+
 export function allocateMarks(mask: number = DEFAULT_MARK_MASK): Marks {
+  let marks = marksByMask.get(mask);
+  if (marks === undefined) {
+    if (marksByMask.size >= 100) marksByMask.clear();
+    marksByMask.set(mask, (marks = markBits(mask)));
+  }
+  return marks;
+}
+
+function markBits(mask: number): Marks {
   const bits: number[] = [];
   for (let bit = 0; bit < 32 && bits.length < 3; bit++) {
     const value = 2 ** bit;

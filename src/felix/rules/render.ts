@@ -236,30 +236,98 @@ function renderRuleOnce(
   return hit.rules;
 }
 
-/** Rendered policy and profile chains per ActivePolicy, with the net sets their rules reference. */
-const policyChainMemo = new WeakMap<object, Map<string, { chain: Chain; netSets: readonly IpsetSpec[] }>>();
+interface RenderedChain {
+  readonly marks: Marks;
+  readonly chain: Chain;
+  readonly netSets: readonly IpsetSpec[];
+}
+/**
+ * Rendered chains of a policy or profile, per direction and IP version (marks are one object per
+ * mask, so "same marks" is an identity check): a render looks its chains up without building a key.
+ */
+interface PolicyChains {
+  ingress4?: RenderedChain;
+  ingress6?: RenderedChain;
+  egress4?: RenderedChain;
+  egress6?: RenderedChain;
+}
+const policyChainMemo = new WeakMap<ActivePolicy, PolicyChains>();
+const CHAIN_SLOT = {
+  ingress: { 4: 'ingress4', 6: 'ingress6' },
+  egress: { 4: 'egress4', 6: 'egress6' },
+} as const;
 
-/** A policy's or profile's rules in one direction as a chain (memoised on the ActivePolicy object). */
+/**
+ * A policy's or profile's rules in one direction as a chain (memoised on the ActivePolicy object,
+ * which is either a policy or a profile, so its chain name is fixed by the direction).
+ */
 function rulesChain(
-  name: string,
+  chainName: (dir: 'ingress' | 'egress', key: string) => string,
   policy: ActivePolicy,
   dir: 'ingress' | 'egress',
   ctx: RenderContext,
 ): Chain {
-  let byKey = policyChainMemo.get(policy);
-  if (!byKey) policyChainMemo.set(policy, (byKey = new Map()));
-  const key = `${name}|${ctx.version}|${marksKey(ctx.marks)}`;
-  let hit = byKey.get(key);
-  if (!hit) {
+  let chains = policyChainMemo.get(policy);
+  if (!chains) policyChainMemo.set(policy, (chains = {}));
+  const slot = CHAIN_SLOT[dir][ctx.version];
+  let hit = chains[slot];
+  if (hit?.marks !== ctx.marks) {
     const own: RenderContext = { version: ctx.version, marks: ctx.marks, netSets: new Map() };
     const rules: IptRule[] = [];
     for (const r of policy[dir]) for (const x of renderRuleOnce(r, policy.namespace, own)) rules.push(x);
-    const chain = { name, rules };
-    hit = { chain, netSets: [...own.netSets.values()] };
-    byKey.set(key, hit);
+    const chain = { name: chainName(dir, policy.key), rules };
+    chains[slot] = hit = { marks: ctx.marks, chain, netSets: [...own.netSets.values()] };
   }
   for (const set of hit.netSets) ctx.netSets.set(set.name, set);
   return hit.chain;
+}
+
+/**
+ * All policy and profile chains of a render, with their net sets, per policies map (the calculation
+ * keeps the same map while the active policies are the same objects), IP version and marks: a
+ * label change that only moves an endpoint between policies reuses the whole list.
+ */
+const policyChainsMemo = new WeakMap<
+  ReadonlyMap<string, ActivePolicy>,
+  {
+    profiles: ReadonlyMap<string, ActivePolicy>;
+    marks: Marks;
+    version: IpVersion;
+    chains: readonly Chain[];
+    netSets: readonly IpsetSpec[];
+  }[]
+>();
+
+function policyAndProfileChains(state: FelixState, ctx: RenderContext): readonly Chain[] {
+  let memos = policyChainsMemo.get(state.policies);
+  if (!memos) policyChainsMemo.set(state.policies, (memos = []));
+  let hit = memos.find(
+    (m) => m.profiles === state.profiles && m.marks === ctx.marks && m.version === ctx.version,
+  );
+  if (!hit) {
+    const own: RenderContext = { version: ctx.version, marks: ctx.marks, netSets: new Map() };
+    const chains = (
+      dir: 'ingress' | 'egress',
+      map: ReadonlyMap<string, ActivePolicy>,
+      name: typeof policyChain,
+    ) => [...map.values()].map((p) => rulesChain(name, p, dir, own));
+    hit = {
+      profiles: state.profiles,
+      marks: ctx.marks,
+      version: ctx.version,
+      chains: [
+        ...chains('ingress', state.policies, policyChain),
+        ...chains('egress', state.policies, policyChain),
+        ...chains('ingress', state.profiles, profileChain),
+        ...chains('egress', state.profiles, profileChain),
+      ],
+      netSets: [...own.netSets.values()],
+    };
+    if (memos.length >= 8) memos.length = 0;
+    memos.push(hit);
+  }
+  for (const set of hit.netSets) ctx.netSets.set(set.name, set);
+  return hit.chains;
 }
 
 /**
@@ -269,24 +337,30 @@ function rulesChain(
 const planRulesMemo = new WeakMap<DirectionPlan, Map<string, readonly IptRule[]>>();
 /**
  * The chain objects per endpoint (a LocalEndpoint keeps its identity while it does not change);
- * kept on the endpoint rather than the shared plan, so they go when the endpoint goes.
+ * kept on the endpoint rather than the shared plan, so they go when the endpoint goes. An
+ * endpoint's kind is fixed, so the direction alone fixes its chain's name and failsafe rules; the
+ * chains are the same in both IP versions.
  */
-const endpointChainMemo = new WeakMap<LocalEndpoint, Map<string, Chain>>();
+interface EndpointChains {
+  readonly marks: Marks;
+  ingress?: Chain;
+  egress?: Chain;
+}
+const endpointChainMemo = new WeakMap<LocalEndpoint, EndpointChains>();
 
 function memoEndpointChain(
   endpoint: LocalEndpoint,
-  name: string,
+  chainName: (iface: string) => string,
   dir: 'ingress' | 'egress',
   marks: Marks,
   failsafe: readonly IptRule[],
 ): Chain {
-  const plan = endpoint[dir];
-  const rulesKey = `${dir}|${marksKey(marks)}|${failsafe.length}`;
-  const key = `${name}|${rulesKey}`;
   let chains = endpointChainMemo.get(endpoint);
-  if (!chains) endpointChainMemo.set(endpoint, (chains = new Map()));
-  let chain = chains.get(key);
+  if (chains?.marks !== marks) endpointChainMemo.set(endpoint, (chains = { marks }));
+  let chain = chains[dir];
   if (!chain) {
+    const plan = endpoint[dir];
+    const rulesKey = `${dir}|${marksKey(marks)}|${failsafe.length}`;
     let byKey = planRulesMemo.get(plan);
     if (!byKey) planRulesMemo.set(plan, (byKey = new Map()));
     let rules = byKey.get(rulesKey);
@@ -295,8 +369,8 @@ function memoEndpointChain(
       rules = failsafe.length ? [...failsafe, ...c.rules] : c.rules;
       byKey.set(rulesKey, rules);
     }
-    chain = { name, rules };
-    chains.set(key, chain);
+    chain = { name: chainName(endpoint.iface), rules };
+    chains[dir] = chain;
   }
   return chain;
 }
@@ -329,22 +403,29 @@ function endpointChain(name: string, plan: DirectionPlan, dir: 'ingress' | 'egre
   return { name, rules };
 }
 
-/** The last dispatch tree rendered per root chain name, reused while its targets are the same. */
-const dispatchMemo = new Map<string, { key: string; chains: Chain[] }>();
+/**
+ * The last dispatch tree rendered per root chain name, reused while its interfaces are the same
+ * (each root has one flag, one fallthrough and one way of naming its targets, so the interfaces,
+ * compared one by one, decide).
+ */
+const dispatchMemo = new Map<string, { ifaces: readonly string[]; chains: Chain[] }>();
 
 function memoDispatchChains(
   name: string,
   flag: '-i' | '-o',
-  targets: readonly { iface: string; chain: string }[],
+  ifaces: readonly string[],
+  target: (iface: string) => { iface: string; chain: string },
   fallthrough: IptRule | undefined,
 ): Chain[] {
-  const key = `${flag}|${fallthrough ? `${fallthrough.match}|${fallthrough.action}|${fallthrough.comment ?? ''}` : ''}|${targets.map((t) => `${t.iface}>${t.chain}`).join(',')}`;
   const last = dispatchMemo.get(name);
-  if (last?.key === key) return last.chains;
-  const chains = dispatchChains(name, flag, targets, fallthrough);
-  dispatchMemo.set(name, { key, chains });
+  if (last && sameStrings(last.ifaces, ifaces)) return last.chains;
+  const chains = dispatchChains(name, flag, ifaces.map(target), fallthrough);
+  dispatchMemo.set(name, { ifaces, chains });
   return chains;
 }
+
+const sameStrings = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** A dispatch chain; with many interfaces, a one-level tree keyed on the character after `cali`. */
 function dispatchChains(
@@ -504,11 +585,13 @@ function renderVersion(
     ],
   });
   const unknown: IptRule = { match: '', action: '-j DROP', comment: 'Unknown interface' };
+  const workloadIfaces = workloads.map((w) => w.iface);
   filter.push(
     ...memoDispatchChains(
       'cali-from-wl-dispatch',
       '-i',
-      workloads.map((w) => ({ iface: w.iface, chain: fromWorkloadChain(w.iface) })),
+      workloadIfaces,
+      (iface) => ({ iface, chain: fromWorkloadChain(iface) }),
       unknown,
     ),
   );
@@ -516,39 +599,45 @@ function renderVersion(
     ...memoDispatchChains(
       'cali-to-wl-dispatch',
       '-o',
-      workloads.map((w) => ({ iface: w.iface, chain: toWorkloadChain(w.iface) })),
+      workloadIfaces,
+      (iface) => ({ iface, chain: toWorkloadChain(iface) }),
       unknown,
     ),
   );
-  const byIface = (list: readonly LocalEndpoint[]) =>
-    [...list].sort((a, b) => (a.iface === '*' ? 1 : b.iface === '*' ? -1 : a.iface.localeCompare(b.iface)));
-  const hepTargets = (fn: (i: string) => string) =>
-    byIface(hosts).map((h) => ({ iface: h.iface === '*' ? '+' : h.iface, chain: fn(h.iface) }));
+  const hostIfaces = hosts
+    .map((h) => h.iface)
+    .sort((a, b) => (a === '*' ? 1 : b === '*' ? -1 : a.localeCompare(b)));
+  const hepTarget = (fn: (i: string) => string) => (iface: string) => ({
+    iface: iface === '*' ? '+' : iface,
+    chain: fn(iface),
+  });
   filter.push(
-    ...memoDispatchChains('cali-from-host-endpoint', '-i', hepTargets(fromHostEndpointChain), undefined),
+    ...memoDispatchChains(
+      'cali-from-host-endpoint',
+      '-i',
+      hostIfaces,
+      hepTarget(fromHostEndpointChain),
+      undefined,
+    ),
   );
   filter.push(
-    ...memoDispatchChains('cali-to-host-endpoint', '-o', hepTargets(toHostEndpointChain), undefined),
+    ...memoDispatchChains(
+      'cali-to-host-endpoint',
+      '-o',
+      hostIfaces,
+      hepTarget(toHostEndpointChain),
+      undefined,
+    ),
   );
   for (const w of workloads) {
-    filter.push(memoEndpointChain(w, toWorkloadChain(w.iface), 'ingress', marks, []));
-    filter.push(memoEndpointChain(w, fromWorkloadChain(w.iface), 'egress', marks, []));
+    filter.push(memoEndpointChain(w, toWorkloadChain, 'ingress', marks, []));
+    filter.push(memoEndpointChain(w, fromWorkloadChain, 'egress', marks, []));
   }
   for (const h of hosts) {
-    filter.push(memoEndpointChain(h, fromHostEndpointChain(h.iface), 'ingress', marks, FAILSAFE_IN_RULES));
-    filter.push(memoEndpointChain(h, toHostEndpointChain(h.iface), 'egress', marks, FAILSAFE_OUT_RULES));
+    filter.push(memoEndpointChain(h, fromHostEndpointChain, 'ingress', marks, FAILSAFE_IN_RULES));
+    filter.push(memoEndpointChain(h, toHostEndpointChain, 'egress', marks, FAILSAFE_OUT_RULES));
   }
-  const policyChains = (
-    dir: 'ingress' | 'egress',
-    map: ReadonlyMap<string, ActivePolicy>,
-    name: typeof policyChain,
-  ) => [...map.values()].map((p) => rulesChain(name(dir, p.key), p, dir, ctx));
-  filter.push(
-    ...policyChains('ingress', state.policies, policyChain),
-    ...policyChains('egress', state.policies, policyChain),
-    ...policyChains('ingress', state.profiles, profileChain),
-    ...policyChains('egress', state.profiles, profileChain),
-  );
+  filter.push(...policyAndProfileChains(state, ctx));
 
   const masqPools = state.pools.filter((p) => p.natOutgoing && familyOf(p.cidr) === version);
   const nat: Chain[] = [
@@ -655,6 +744,21 @@ export function renderDataplane(state: FelixState, options: RenderOptions = {}):
   const render4 = versions.includes(4);
   const render6 = versions.includes(6);
   const { iptables, netSets } = renderIptables(state, render4, render6);
+  const { routes, interfaces } = routesAndInterfaces(state.endpoints, state.affineBlocks);
+  return { iptables, ipsets: renderIpsets(state, netSets, render4, render6), routes, interfaces };
+}
+
+/** The last ipset list, reused while its inputs are the same objects (a label change that moves no set member). */
+let lastIpsets: { readonly inputs: readonly unknown[]; readonly ipsets: readonly IpsetSpec[] } | undefined;
+
+function renderIpsets(
+  state: FelixState,
+  netSets: readonly IpsetSpec[],
+  render4: boolean,
+  render6: boolean,
+): readonly IpsetSpec[] {
+  const inputs = [state.selectorSets, netSets, state.pools, render4, render6];
+  if (lastIpsets && lastIpsets.inputs.every((x, i) => x === inputs[i])) return lastIpsets.ipsets;
   const ipsets: IpsetSpec[] = [];
   for (const s of state.selectorSets)
     for (const spec of selectorIpsets(s)) if (spec.family === 4 ? render4 : render6) ipsets.push(spec);
@@ -671,13 +775,9 @@ export function renderDataplane(state: FelixState, options: RenderOptions = {}):
       members: pools.filter((p) => p.natOutgoing).map((p) => p.cidr),
     });
   }
-  const { routes, interfaces } = routesAndInterfaces(state.endpoints, state.affineBlocks);
-  return {
-    iptables,
-    ipsets: ipsets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    routes,
-    interfaces,
-  };
+  ipsets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  lastIpsets = { inputs, ipsets };
+  return ipsets;
 }
 
 const selectorIpsetMemo = new WeakMap<SelectorSet, readonly IpsetSpec[]>();
@@ -702,16 +802,39 @@ const routesMemo = new WeakMap<
   { blocks: readonly string[]; routes: readonly RouteSpec[]; interfaces: readonly WorkloadInterface[] }
 >();
 
-/** Routes and interface settings; the same arrays while the endpoints and blocks are the same. */
+/**
+ * The last routes rendered, with the workloads' interfaces and address lists they came from: an
+ * endpoint that changed only its policies keeps its interface and its (identical) networks array.
+ */
+let lastRoutes:
+  | {
+      readonly workloads: readonly LocalEndpoint[];
+      readonly blocks: readonly string[];
+      readonly routes: readonly RouteSpec[];
+      readonly interfaces: readonly WorkloadInterface[];
+    }
+  | undefined;
+
+/** Routes and interface settings; the same arrays while the endpoints' addresses and blocks are the same. */
 function routesAndInterfaces(
   endpoints: readonly LocalEndpoint[],
   blocks: readonly string[],
 ): { routes: readonly RouteSpec[]; interfaces: readonly WorkloadInterface[] } {
   const hit = routesMemo.get(endpoints);
   if (hit?.blocks === blocks) return hit;
+  const workloads = endpoints.filter((e) => e.kind === 'workload');
+  const last = lastRoutes;
+  if (
+    last?.blocks === blocks &&
+    last.workloads.length === workloads.length &&
+    last.workloads.every((w, i) => w.iface === workloads[i]?.iface && w.networks === workloads[i]?.networks)
+  ) {
+    routesMemo.set(endpoints, last);
+    return last;
+  }
   const routes: RouteSpec[] = [];
   const interfaces: { name: string; family: IpVersion[] }[] = [];
-  for (const w of endpoints.filter((e) => e.kind === 'workload')) {
+  for (const w of workloads) {
     const families = new Set<IpVersion>();
     for (const n of w.networks) {
       routes.push({ type: 'workload', dst: n, dev: w.iface });
@@ -721,7 +844,8 @@ function routesAndInterfaces(
     interfaces.push({ name: w.iface, family: [...families] });
   }
   for (const b of blocks) routes.push({ type: 'blackhole', dst: b });
-  const result = { blocks, routes, interfaces };
+  const result = { workloads, blocks, routes, interfaces };
   routesMemo.set(endpoints, result);
+  lastRoutes = result;
   return result;
 }
