@@ -13,6 +13,8 @@
  * - The datastore: a call whose network configuration resolves to the store calico-node has open
  *   uses that handle (no open, no close, no write-ahead-log checkpoint per call); any other store is
  *   opened and closed per call, as the executable would.
+ * - Kernel commands go through one long-lived shell (shell-session-runner.ts): a process started
+ *   from Node costs more than the `ip -batch` it runs.
  * - Concurrency: calls run concurrently (the datastore writes are compare-and-swap, interface names
  *   are per container); calls for the same container and interface are queued, in arrival order,
  *   because the spec lets a runtime assume a plugin serialises them.
@@ -25,6 +27,7 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { DatastoreConfig } from '../datastore/config.js';
 import type { Datastore } from '../datastore/types.js';
+import type { CommandRunner } from '../kernel/runner.js';
 import type { Logger } from '../log.js';
 import { openCniDatastore, sameDatastore } from './datastore-access.js';
 import { DeferredLog } from './plugin-log.js';
@@ -35,6 +38,7 @@ import {
   type PluginEnvironment,
   type PluginOutcome,
 } from './run-plugin.js';
+import { ShellSessionRunner } from './shell-session-runner.js';
 import { decodeRequest, encodeReply, type ShimPlugin, type ShimRequest } from './shim-protocol.js';
 import { CNI_SPEC_VERSION } from './spec.js';
 
@@ -59,6 +63,8 @@ export interface CniServerOptions {
   readonly sharedDatastore?: { readonly datastore: Datastore; readonly config: DatastoreConfig };
   /** How a call runs; tests replace it. */
   readonly runCall?: CniCallRunner;
+  /** Runs the kernel commands of every call; default one long-lived shell (shell-session-runner.ts). */
+  readonly runner?: CommandRunner;
   /** Milliseconds a client may take to send its request; default 10 s. */
   readonly requestTimeoutMs?: number;
 }
@@ -99,11 +105,16 @@ async function claimSocketPath(path: string): Promise<void> {
 export class CniServer {
   private readonly queues = new Map<string, Promise<unknown>>();
   private inode = 0;
+  private readonly ownRunner: ShellSessionRunner | undefined;
+  private readonly runner: CommandRunner;
 
   private constructor(
     private readonly server: net.Server,
     private readonly opts: CniServerOptions,
-  ) {}
+  ) {
+    this.ownRunner = opts.runner ? undefined : new ShellSessionRunner();
+    this.runner = opts.runner ?? (this.ownRunner as CommandRunner);
+  }
 
   get path(): string {
     return this.opts.socketPath;
@@ -203,6 +214,7 @@ export class CniServer {
         env: request.env,
         stdin: request.stdin,
         log,
+        runner: this.runner,
         datastores: this.datastores,
       });
     } catch (e) {
@@ -225,6 +237,7 @@ export class CniServer {
   /** Stops accepting calls, lets running ones finish, and removes the socket file if it is still ours. */
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.ownRunner?.close();
     try {
       if (statSync(this.opts.socketPath).ino === this.inode) rmSync(this.opts.socketPath, { force: true });
     } catch {
