@@ -661,13 +661,13 @@ export class FelixCalculator {
           if (a) profiles.set(name, a);
         }
       }
-    // The selector sets the active rules reference; stop tracking the rest.
-    const wanted = new Set<string>();
     // The same policies and profiles as last time (an endpoint changed, not what is active): the
     // same result, whose identity lets the renderer reuse its policy chains and sets.
     const last = this.lastActive;
     if (last && sameEntries(policies, last.policies) && sameEntries(profiles, last.profiles))
       return (this.active = last);
+    // The selector sets the active rules reference; stop tracking the rest.
+    const wanted = new Set<string>();
     for (const p of [...policies.values(), ...profiles.values()])
       for (const k of setsOf(p)) wanted.add(this.trackSet(k));
     for (const id of [...this.setKeys.keys()]) if (!wanted.has(id)) this.untrackSet(id);
