@@ -7,13 +7,20 @@
  * table in a moment, where GoBGP would need one CLI call per prefix), and the receiver:
  *   (a) calico-node with Felix off (our speaker, kernel routes proto 81), or
  *   (b) BIRD 2 with a kernel protocol exporting to the main table (proto bird).
- * The clock starts when the receiver reports the session Established (polled every 20 ms), then:
+ * The clock starts at the moment the receiver itself records the session as Established (ours:
+ * the status socket's `since`; BIRD: `show protocols` with millisecond time format), not when the
+ * bench notices, since a receiver busy taking the table answers the bench late. Then:
  *   RIB:    all N accepted (ours: the status socket's per-peer `routesAccepted`; BIRD:
  *           `birdc show route count`);
  *   kernel: all N in the main table (line count of the namespace's /proc/net/route, which the
  *           kernel writes without netlink decoding, minus the lines there before).
- * CPU seconds are the receiver's user+system time (its waited-for children included: our `ip -batch`,
- * which BIRD does in-process over netlink) from Established to all-in-kernel; peak RSS is VmHWM.
+ * Our receiver is started as a user runs it: `node dist/bin/calico-node.js` (run `npm run build`
+ * first; the bench refuses a dist/ older than src/bgp, and falls back to tsx, saying so in the JSON,
+ * only when there is no dist/ at all), since tsx adds ~50 MB of RSS and seconds of start-up.
+ * CPU seconds are the receiver's user+system time from Established to all-in-kernel, its child
+ * processes included (our `ip -batch` or netlink coprocess, which BIRD does in-process): /proc is
+ * sampled every 5 ms and the sample at Established is the last one before it. Peak RSS is VmHWM,
+ * plus the coprocess's own VmHWM for ours.
  * Polling resolution grows with N and is reported. Both receivers run one after the other, never
  * together, on this 2-core machine shared with other work; the load average is recorded.
  *
@@ -23,7 +30,16 @@
  * Usage: node --import tsx bench/bgp/run.ts [--repeat R] [N ...]   writes bench/results/bgp.json
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +47,7 @@ import { requestStatus, statusSocketPath, type NodeStatusReply } from '../../src
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { ResourceClient } from '../../src/datastore/resources.js';
 import { NetnsLab, requireRootAndTools } from '../../test/support/netns.js';
-import { NodeProcess } from '../../test/support/calico-node.js';
+import { ourProgramArgv, packageRoot } from '../../src/programs.js';
 import { createRouter, requireRouter, type BgpRouter } from '../../test/support/bgp-peers.js';
 
 const RECEIVER4 = '10.0.0.1';
@@ -64,6 +80,8 @@ interface Measurement {
   peakRssMB: number;
   /** Resident set when the session came up (before the table), MB. */
   rssAtEstablishedMB: number;
+  /** Of the peak: the receiver's helper processes (our netlink coprocess), MB. */
+  helperPeakRssMB: number;
   /** Peak minus the resident set at Established: what the table itself cost. */
   tableRssMB: number;
   pollMs: number;
@@ -90,8 +108,66 @@ function cpuSeconds(pid: number): number {
 }
 
 function memoryMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return NaN;
+  }
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The live child processes of `pid`. */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** CPU of the process, its waited-for children and its live children. */
+function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  try {
+    total = cpuSeconds(pid);
+  } catch {
+    return total;
+  }
+  for (const child of childPids(pid)) {
+    try {
+      total += cpuSeconds(child);
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return total;
+}
+
+/** /proc readings every 5 ms, so the reading at a past moment (Established) can be looked up. */
+function sampleProcess(pid: number): {
+  at(t: number): { cpu: number; rssMB: number };
+  stop(): void;
+} {
+  const taken: { t: number; cpu: number; rssMB: number }[] = [];
+  const take = () => taken.push({ t: Date.now(), cpu: treeCpuSeconds(pid), rssMB: memoryMB(pid, 'VmRSS') });
+  take();
+  const timer = setInterval(take, 5);
+  return {
+    at: (t) => {
+      let found = taken[0]!;
+      for (const s of taken) if (s.t <= t) found = s;
+      return found;
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 function kernelLines(lab: NetnsLab, ns: string): number {
@@ -116,9 +192,83 @@ async function until(
 /** The receiver side as the loop below drives it. */
 interface Receiver {
   pid(): number;
-  established(): Promise<boolean>;
+  /** When the receiver recorded the session as Established (epoch ms), once it is. */
+  establishedAt(): Promise<number | undefined>;
   ribCount(): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** How calico-node is started: the compiled program when there is one, as a user runs it. */
+const CALICO_NODE_ARGV = ourProgramArgv('calico-node');
+const CALICO_NODE_FORM = CALICO_NODE_ARGV.includes('tsx') ? 'tsx (no dist/: run npm run build)' : 'dist';
+
+/** Newest modification time of the .ts files under a directory. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Refuses to measure a dist/ that does not hold the speaker's current sources. */
+function requireFreshDist(): void {
+  if (CALICO_NODE_FORM !== 'dist') {
+    console.warn('bench/bgp: no dist/ build; calico-node runs through tsx (~50 MB more RSS than a user has)');
+    return;
+  }
+  const compiled = CALICO_NODE_ARGV[CALICO_NODE_ARGV.length - 1] as string;
+  const root = packageRoot();
+  const speaker = join(root, 'dist', 'src', 'bgp', 'speaker', 'agent.js');
+  const built = Math.min(statSync(compiled).mtimeMs, existsSync(speaker) ? statSync(speaker).mtimeMs : 0);
+  if (newestSource(join(root, 'src', 'bgp')) > built) {
+    throw new Error('bench/bgp: dist/ is older than src/bgp; run `npm run build` first');
+  }
+}
+
+/** calico-node in the namespace (`ip netns exec` execs it, so the child's pid is calico-node's). */
+function startCalicoNode(
+  ns: string,
+  nodeName: string,
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
+  const [node, ...argv] = CALICO_NODE_ARGV as [string, ...string[]];
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      node,
+      ...argv,
+      '--node',
+      nodeName,
+      '--health-port',
+      '0',
+      '--no-felix',
+      '--no-ipv6',
+      '--log-level',
+      'warn',
+    ],
+    { cwd: packageRoot(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 async function calicoReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Receiver> {
@@ -145,12 +295,12 @@ async function calicoReceiver(lab: NetnsLab, ns: string, dir: string): Promise<R
   });
   await store.close();
   const runDir = join(dir, 'run');
-  const node = new NodeProcess(
-    ns,
-    'bench',
-    { DATASTORE_TYPE: 'sqlite', SQLITE_PATH: dbPath, CALICO_RUN_DIR: runDir, LOGLEVEL: 'warn' },
-    ['--no-felix', '--no-ipv6', '--log-level', 'warn'],
-  );
+  const node = startCalicoNode(ns, 'bench', {
+    DATASTORE_TYPE: 'sqlite',
+    SQLITE_PATH: dbPath,
+    CALICO_RUN_DIR: runDir,
+    LOGLEVEL: 'warn',
+  });
   const sock = statusSocketPath('bench', runDir);
   const peer = async () => {
     try {
@@ -165,9 +315,10 @@ async function calicoReceiver(lab: NetnsLab, ns: string, dir: string): Promise<R
   void lab;
   return {
     pid: () => pid,
-    established: async () => {
-      if (node.child.exitCode !== null) throw new Error(`calico-node exited:\n${node.output}`);
-      return (await peer())?.state === 'Established';
+    establishedAt: async () => {
+      if (node.child.exitCode !== null) throw new Error(`calico-node exited:\n${node.output()}`);
+      const p = await peer();
+      return p?.state === 'Established' ? p.since : undefined;
     },
     ribCount: async () => (await peer())?.routesAccepted ?? 0,
     stop: async () => {
@@ -183,6 +334,7 @@ async function birdReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Rec
     conf,
     [
       `router id ${RECEIVER4};`,
+      'timeformat protocol iso long ms;',
       'protocol device { scan time 10; }',
       'protocol kernel { ipv4 { export all; import none; }; merge paths on; }',
       'protocol bgp announcer {',
@@ -210,9 +362,13 @@ async function birdReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Rec
   void lab;
   return {
     pid: () => pid,
-    established: async () => {
+    establishedAt: async () => {
       if (child.exitCode !== null) throw new Error(`receiving BIRD exited:\n${output}`);
-      return /announcer\s+BGP.*Established/.test(birdc(['show', 'protocols']));
+      const m = /announcer\s+BGP\s+\S+\s+up\s+(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})\s+Established/.exec(
+        birdc(['show', 'protocols']),
+      );
+      // BIRD prints local time, as JavaScript reads a date-time without a zone.
+      return m ? new Date(`${m[1]}T${m[2]}`).getTime() : undefined;
     },
     ribCount: async () => {
       const m = /(\d+) of (\d+) routes/.exec(birdc(['show', 'route', 'protocol', 'announcer', 'count']));
@@ -232,7 +388,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
   const dir = mkdtempSync(join(tmpdir(), 'calico-ts-bench-bgp-'));
   let announcer: BgpRouter | undefined;
   let receiver: Receiver | undefined;
-  const pollMs = n <= 10_000 ? 50 : n <= 100_000 ? 200 : 500;
+  const pollMs = n <= 10_000 ? 10 : n <= 100_000 ? 50 : 200;
   try {
     const rcv = lab.addNamespace('rcv');
     const ann = lab.addNamespace('ann');
@@ -252,9 +408,20 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
     const baseline = kernelLines(lab, rcv);
     receiver = kind === 'calico' ? await calicoReceiver(lab, rcv, dir) : await birdReceiver(lab, rcv, dir);
     const r = receiver;
-    const t0 = await until(`${kind} is Established`, () => r.established(), 20, 60_000);
-    const cpu0 = cpuSeconds(r.pid());
-    const rss0 = memoryMB(r.pid(), 'VmRSS');
+    const samples = sampleProcess(r.pid());
+    let t0 = 0;
+    await until(
+      `${kind} is Established`,
+      async () => {
+        t0 = (await r.establishedAt()) ?? 0;
+        return t0 > 0;
+      },
+      10,
+      60_000,
+    );
+    const atStart = samples.at(t0);
+    const cpu0 = atStart.cpu;
+    const rss0 = atStart.rssMB;
     let tRib: number | undefined;
     let tKernel: number | undefined;
     await until(
@@ -266,16 +433,20 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
       },
       pollMs,
     );
-    const cpu1 = cpuSeconds(r.pid());
+    const cpu1 = treeCpuSeconds(r.pid());
+    samples.stop();
+    const helperPeak = childPids(r.pid()).reduce((sum, p) => sum + (memoryMB(p, 'VmHWM') || 0), 0);
+    const peak = memoryMB(r.pid(), 'VmHWM') + helperPeak;
     return {
       receiver: kind,
       prefixes: n,
       ribMs: (tRib as number) - t0,
       kernelMs: (tKernel as number) - t0,
       cpuSec: Math.round((cpu1 - cpu0) * 100) / 100,
-      peakRssMB: Math.round(memoryMB(r.pid(), 'VmHWM') * 10) / 10,
+      peakRssMB: Math.round(peak * 10) / 10,
+      helperPeakRssMB: Math.round(helperPeak * 10) / 10,
       rssAtEstablishedMB: Math.round(rss0 * 10) / 10,
-      tableRssMB: Math.round((memoryMB(r.pid(), 'VmHWM') - rss0) * 10) / 10,
+      tableRssMB: Math.round((peak - rss0) * 10) / 10,
       pollMs,
     };
   } finally {
@@ -290,6 +461,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
   requireRootAndTools(['ip', 'wc']);
+  requireFreshDist();
   requireRouter('bird');
   const rows: {
     prefixes: number;
@@ -383,6 +555,7 @@ async function main(): Promise<void> {
         benchmark: 'bgp: announcer BIRD 2 → receiver (calico-node --no-felix vs BIRD 2), eBGP, IPv4 /24s',
         date: new Date().toISOString(),
         cpus: cpus().length,
+        calicoNode: CALICO_NODE_FORM,
         loadAverageBeforeEachSize: load,
         rows,
         targets,
