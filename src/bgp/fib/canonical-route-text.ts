@@ -43,12 +43,13 @@ function canonicalIpv4Value(text: string, start: number, end: number): number {
 /** True for `a.b.c.d/len` already in canonical form (no leading zeros, host bits clear). */
 function isCanonicalIpv4Prefix(text: string): boolean {
   const slash = text.indexOf('/');
-  if (slash < 0) return false;
-  const lengthText = text.slice(slash + 1);
-  if (lengthText.length === 0 || lengthText.length > 2 || (lengthText.length > 1 && lengthText[0] === '0'))
-    return false;
-  const length = Number(lengthText);
-  if (!Number.isInteger(length) || length > 32) return false;
+  const digits = text.length - slash - 1;
+  if (slash < 0 || digits < 1 || digits > 2) return false;
+  const d0 = text.charCodeAt(slash + 1) - 48;
+  const d1 = digits === 2 ? text.charCodeAt(slash + 2) - 48 : 0;
+  if (d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || (digits === 2 && d0 === 0)) return false;
+  const length = digits === 2 ? d0 * 10 + d1 : d0;
+  if (length > 32) return false;
   const value = canonicalIpv4Value(text, 0, slash);
   if (value < 0) return false;
   const hostBits = length === 32 ? 0 : 2 ** (32 - length);
@@ -75,12 +76,23 @@ function canonicalNextHop(hop: string): string {
   return canonical;
 }
 
-/** Canonical, de-duplicated, sorted next-hop addresses. */
-export function normalizeNextHops(hops: Iterable<string>): string[] {
+/** One shared list per single next hop: most routes have one, and a table repeats few. */
+const singleHopLists = new Map<string, readonly string[]>();
+
+/** Canonical, de-duplicated, sorted next-hop addresses (a shared, frozen list for a single hop). */
+export function normalizeNextHops(hops: Iterable<string>): readonly string[] {
   const out: string[] = [];
   for (const hop of hops) {
     const canonical = canonicalNextHop(hop);
     if (!out.includes(canonical)) out.push(canonical);
   }
-  return out.length > 1 ? out.sort() : out;
+  if (out.length !== 1) return out.sort();
+  const only = out[0] as string;
+  let shared = singleHopLists.get(only);
+  if (shared === undefined) {
+    shared = Object.freeze([only]);
+    if (singleHopLists.size >= NEXT_HOP_CACHE_LIMIT) singleHopLists.clear();
+    singleHopLists.set(only, shared);
+  }
+  return shared;
 }

@@ -20,9 +20,10 @@ function checkSeq(seq: number): void {
     throw new Error(`fib writer: sequence number ${seq} is not a 32-bit unsigned integer`);
 }
 
+/** A word must not split or end the line (the FIB's canonical text never does; this guards bugs). */
 function checkWord(what: string, text: string): void {
-  if (text.length === 0 || /[\s]/.test(text))
-    throw new Error(`fib writer: ${what} ${JSON.stringify(text)} is empty or contains white space`);
+  if (text.length === 0 || text.includes(' ') || text.includes('\n'))
+    throw new Error(`fib writer: ${what} ${JSON.stringify(text)} is empty or contains a space or newline`);
 }
 
 /** One operation as its line (with the newline). */
@@ -33,6 +34,11 @@ export function encodeRouteOp(seq: number, op: RouteOp): string {
     case 'replace': {
       if (op.nextHops.length === 0)
         throw new Error(`fib writer: route ${op.prefix} has no next hop to install (delete it instead)`);
+      if (op.nextHops.length === 1) {
+        const hop = op.nextHops[0] as string;
+        checkWord('next hop', hop);
+        return `A ${seq} ${op.prefix} ${hop}\n`;
+      }
       for (const hop of op.nextHops) checkWord('next hop', hop);
       return `A ${seq} ${op.prefix} ${op.nextHops.join(' ')}\n`;
     }

@@ -59,7 +59,7 @@ export function parseKernelRoutes(json: string): Map<string, string[]> {
       : r.gateway !== undefined
         ? [r.gateway]
         : [];
-    out.set(canonicalPrefix(r.dst), normalizeNextHops(gateways));
+    out.set(canonicalPrefix(r.dst), [...normalizeNextHops(gateways)]);
   }
   return out;
 }
@@ -85,6 +85,8 @@ export function parseIpBatchFailures(stderr: string): { line: number; error: str
 
 export class IpBatchRouteWriter implements RouteWriter {
   readonly kind = 'ip-batch' as const;
+  /** Each write is its own ip process: two at once could land in either order. */
+  readonly ordered = false;
 
   constructor(
     private readonly runner: CommandRunner,

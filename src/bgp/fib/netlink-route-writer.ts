@@ -60,6 +60,8 @@ const STDERR_TAIL = 2000;
 
 export class NetlinkRouteWriter implements RouteWriter {
   readonly kind = 'netlink' as const;
+  /** One stdin stream, read in order by one process. */
+  readonly ordered = true;
   private child: ChildProcessWithoutNullStreams | undefined;
   private childStderr = '';
   private nextSeq = 1;
@@ -68,6 +70,7 @@ export class NetlinkRouteWriter implements RouteWriter {
   private deathsInARow = 0;
   private lastDeathAt = 0;
   private closed = false;
+  private starting: Promise<ChildProcessWithoutNullStreams | undefined> | undefined;
   /** Why the last coprocess died, until a write has reported it (the kernel may have moved meanwhile). */
   private unreportedDeath: string | undefined;
   /** Starts so far, for tests and logs. */
@@ -80,10 +83,17 @@ export class NetlinkRouteWriter implements RouteWriter {
     return this.child?.pid;
   }
 
-  async write(ops: readonly RouteOp[]): Promise<RouteWriteResult> {
-    if (ops.length === 0) return { failed: [] };
-    const child = await this.running();
-    if (child === undefined) return { failed: [], unknown: 'calico-fib-writer is closed' };
+  write(ops: readonly RouteOp[]): Promise<RouteWriteResult> {
+    if (ops.length === 0) return Promise.resolve({ failed: [] });
+    // Handed over at once when the coprocess runs: the speaker writes while a table streams in,
+    // within one turn of the event loop, so there must be no await before the pipe write.
+    if (this.child !== undefined) return this.send(this.child, ops);
+    return this.running().then((child) =>
+      child === undefined ? { failed: [], unknown: 'calico-fib-writer is closed' } : this.send(child, ops),
+    );
+  }
+
+  private send(child: ChildProcessWithoutNullStreams, ops: readonly RouteOp[]): Promise<RouteWriteResult> {
     const firstSeq = this.allocateSeqs(ops.length + 1);
     const barrier = firstSeq + ops.length;
     const parts: string[] = new Array<string>(ops.length + 1);
@@ -113,7 +123,7 @@ export class NetlinkRouteWriter implements RouteWriter {
   }
 
   async readRoutes(family: FibFamily): Promise<Map<string, readonly string[]>> {
-    const child = await this.running();
+    const child = this.child ?? (await this.running());
     if (child === undefined) throw new Error('calico-fib-writer is closed');
     const seq = this.allocateSeqs(1);
     return new Promise((resolve, reject) => {
@@ -145,10 +155,18 @@ export class NetlinkRouteWriter implements RouteWriter {
     return first;
   }
 
-  /** The live coprocess, started (after the backoff, if it died lately) when there is none. */
-  private async running(): Promise<ChildProcessWithoutNullStreams | undefined> {
-    if (this.closed) return undefined;
-    if (this.child !== undefined) return this.child;
+  /**
+   * The live coprocess, started (after the backoff, if it died lately) when there is none. Callers
+   * waiting for one start share it and resume in call order, so their writes keep their order.
+   */
+  private running(): Promise<ChildProcessWithoutNullStreams | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    if (this.child !== undefined) return Promise.resolve(this.child);
+    this.starting ??= this.startAfterBackoff().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startAfterBackoff(): Promise<ChildProcessWithoutNullStreams | undefined> {
     if (this.deathsInARow > 0) {
       const min = this.opts.minRestartDelayMs ?? 200;
       const max = this.opts.maxRestartDelayMs ?? 10_000;

@@ -35,6 +35,11 @@ export type RouteWriterKind = 'netlink' | 'ip-batch';
 
 export interface RouteWriter {
   readonly kind: RouteWriterKind;
+  /**
+   * True when a write made before earlier ones resolved still lands after them (one ordered
+   * stream), so the caller may send more without waiting for answers.
+   */
+  readonly ordered: boolean;
   /** Our routes of one family as the kernel has them now: canonical prefix → sorted next hops. */
   readRoutes(family: FibFamily): Promise<Map<string, readonly string[]>>;
   /** Applies the operations in order; resolves once the kernel has answered for all of them. */

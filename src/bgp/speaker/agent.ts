@@ -95,6 +95,12 @@ export interface BgpAgentMetrics {
 }
 
 const DEFAULT_RESTART_TIME_SEC = 120;
+/**
+ * A full table arrives as one long burst that the session decodes within one turn of the event
+ * loop (1.5 s for 500k routes), so the flush queued for the next turn would reach the FIB only at
+ * the end: within a burst, the RIB is flushed this often, and the FIB writes beside the stream.
+ */
+const FLUSH_WITHIN_BURST_MS = 50;
 
 /** One configured peer and its running session. */
 interface PeerEntry {
@@ -620,6 +626,7 @@ export class BgpAgent {
       for (const a of u.announced) rib.announce(id, a.prefixes, a.attributes, now);
     }
     this.queueFlush();
+    if (this.clock.now() - this.lastFlushAt >= FLUSH_WITHIN_BURST_MS) this.flush();
   }
 
   private onDown(entry: PeerEntry, down: SessionDown, removed: boolean): void {
@@ -658,6 +665,7 @@ export class BgpAgent {
   private flush(): void {
     const rib = this.rib;
     if (!rib) return;
+    this.lastFlushAt = this.clock.now();
     const changes = rib.flush();
     if (!rib.selectionDeferred && this.restarting) {
       this.restarting = false;
@@ -695,6 +703,7 @@ export class BgpAgent {
   }
 
   private fibEverSynced = false;
+  private lastFlushAt = 0;
 
   private scheduleStaleExpiry(): void {
     const rib = this.rib;
@@ -719,10 +728,15 @@ export class BgpAgent {
     if (full && !this.fibEverSynced) return;
     this.fibPending = true;
     this.fibFullPending ||= full;
-    if (this.fibRunning) return;
+    if (this.fibRunning) {
+      // A writer that keeps order takes the change now; the running sync's successor reports it.
+      if (!full) this.fib.push();
+      return;
+    }
     this.fibRunning = (async () => {
       while (this.fibPending) {
-        const isFull = this.fibFullPending || !this.fibEverSynced;
+        // The first sync is full unless the start-up read already told the FIB what the kernel has.
+        const isFull = this.fibFullPending || (!this.fibEverSynced && !this.fib.knowsKernel);
         this.fibPending = false;
         this.fibFullPending = false;
         const report = await this.fib.sync(isFull);

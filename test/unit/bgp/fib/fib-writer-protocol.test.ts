@@ -51,9 +51,9 @@ describe('encoding operations for calico-fib-writer', () => {
       message: /no next hop/,
     },
     {
-      name: 'a prefix with white space (it would split the line)',
+      name: 'a prefix with a newline (it would end the line early)',
       run: () => encodeRouteOp(1, { kind: 'delete', prefix: '10.0.0.0/24\nD 2 x' }),
-      message: /white space/,
+      message: /space or newline/,
     },
     {
       name: 'a sequence number beyond 32 bits',

@@ -16,6 +16,10 @@ import { ProcessRunner } from '../../../../src/kernel/runner.js';
 /** A writer over an in-memory table that refuses routes via `refusedHop`, and can lose track. */
 class FakeWriter implements RouteWriter {
   readonly kind = 'netlink' as const;
+  readonly ordered = true;
+  /** When set, answers wait until `release()`. */
+  hold = false;
+  private held: (() => void)[] = [];
   readonly table = new Map<string, readonly string[]>();
   readonly writes: RouteOp[][] = [];
   reads = 0;
@@ -39,7 +43,14 @@ class FakeWriter implements RouteWriter {
         this.table.set(op.prefix, op.nextHops);
       }
     }
-    return Promise.resolve(this.loseTrack ? { failed, unknown: 'answers lost' } : { failed });
+    const result = this.loseTrack ? { failed, unknown: 'answers lost' } : { failed };
+    if (!this.hold) return Promise.resolve(result);
+    return new Promise((resolve) => this.held.push(() => resolve(result)));
+  }
+
+  release(): void {
+    this.hold = false;
+    for (const answer of this.held.splice(0)) answer();
   }
 
   close(): Promise<void> {
@@ -107,6 +118,61 @@ describe('KernelFib over a route writer', () => {
     const report = await fib.sync();
     assert.equal(report.errors.length, 21);
     assert.equal(report.errors.at(-1), 'and 4980 more routes refused');
+  });
+
+  test('push sends each change at once, without waiting for the answers to earlier ones', async () => {
+    const writer = new FakeWriter();
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    await fib.readKernel();
+    writer.hold = true;
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    assert.equal(fib.push(), 1);
+    fib.set('10.65.2.0/26', ['192.168.9.9']);
+    fib.set('10.65.3.0/26', ['10.0.0.3']);
+    assert.equal(fib.push(), 2);
+    assert.equal(fib.push(), 0, 'nothing new to send');
+    assert.equal(writer.writes.length, 2, 'both sent before any answer');
+    const report = fib.sync();
+    writer.release();
+    const r = await report;
+    assert.equal(r.changed, 2);
+    assert.equal(r.errors.length, 1, 'the refusal of a pushed route is in the next report');
+    assert.match(r.errors[0] ?? '', /10\.65\.2\.0\/26/);
+    assert.deepEqual([...writer.table.keys()], ['10.65.1.0/26', '10.65.3.0/26']);
+  });
+
+  test('push waits for the first read of the kernel, and never pushes through a writer that may reorder', async () => {
+    const writer = new FakeWriter();
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    assert.equal(fib.push(), 0, 'the kernel is not read yet');
+    assert.equal(fib.knowsKernel, false);
+    const unordered = new KernelFib(noRunner, {
+      ipv6: false,
+      writer: Object.assign(new FakeWriter(), { ordered: false }),
+    });
+    await unordered.readKernel();
+    unordered.set('10.65.1.0/26', ['10.0.0.2']);
+    assert.equal(unordered.push(), 0);
+  });
+
+  test('the start-up read serves as the first full sync: leftovers go without a second read', async () => {
+    const writer = new FakeWriter();
+    writer.table.set('10.99.0.0/26', ['10.0.0.9']);
+    writer.table.set('10.65.1.0/26', ['10.0.0.2']);
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    const left = await fib.readKernel();
+    assert.equal(left.size, 2);
+    assert.equal(fib.knowsKernel, true);
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    const report = await fib.sync();
+    assert.equal(writer.reads, 1, 'no read of its own');
+    assert.deepEqual(
+      writer.writes,
+      [[{ kind: 'delete', prefix: '10.99.0.0/26' }]],
+      'the wanted route is left alone',
+    );
+    assert.deepEqual(report, { changed: 1, errors: [], resyncNeeded: false });
   });
 
   test('the writer in use is visible', () => {
