@@ -37,6 +37,9 @@ function markBits(mask: number): Marks {
   return { accept, pass, endpoint, all: accept + pass + endpoint };
 }
 
+/** A text naming the mark bits, for memo keys. */
+export const marksKey = (m: Marks): string => `${m.accept}/${m.pass}/${m.endpoint}`;
+
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
 // Every rendered rule asks for one of these few strings; build each once, looked up by the numbers
