@@ -252,6 +252,8 @@ export class FelixCalculator {
 
   /** This host's endpoints (view keys) against the policies' selectors. */
   private readonly policyIndex: LabelIndex;
+  /** Local endpoint → the policies whose index selector matches it (from the policy index's events). */
+  private readonly policiesSelecting = new Map<string, Set<string>>();
   /** Policies whose selector did not parse: candidates for every endpoint. */
   private readonly unindexedPolicies = new Set<string>();
   private readonly localKeys = new Set<string>();
@@ -282,7 +284,17 @@ export class FelixCalculator {
   constructor(readonly hostname: string) {
     // A set's member list is rebuilt when its matches change.
     this.index = new LabelIndex((e) => this.setCache.delete(e.selectorId));
-    this.policyIndex = new LabelIndex((e) => this.dirtyLocal.add(e.itemId));
+    this.policyIndex = new LabelIndex((e) => {
+      this.dirtyLocal.add(e.itemId);
+      let policies = this.policiesSelecting.get(e.itemId);
+      if (e.kind === 'matchStarted') {
+        if (!policies) this.policiesSelecting.set(e.itemId, (policies = new Set()));
+        policies.add(e.selectorId);
+      } else if (policies) {
+        policies.delete(e.selectorId);
+        if (policies.size === 0) this.policiesSelecting.delete(e.itemId);
+      }
+    });
   }
 
   apply(update: ResourceUpdate): void {
@@ -530,7 +542,7 @@ export class FelixCalculator {
   private resolvePlans(key: string, view: PolicyEndpoint): { ingress: DirectionPlan; egress: DirectionPlan } {
     const candidates: PolicyResource[] = [];
     let exact = this.unindexedPolicies.size === 0;
-    for (const k of this.policyIndex.matchingSelectors(key)) {
+    for (const k of this.policiesSelecting.get(key) ?? []) {
       const p = this.policies.get(k);
       if (!p) continue;
       candidates.push(p);
