@@ -26,7 +26,8 @@
  *     L <seq> ok|error <text>           end of a listing
  *
  * <seq> is a decimal number chosen by the caller (used as the netlink sequence number, so 32 bits).
- * Every route carries protocol 81 (or --proto N) and goes to the main table. The program exits 0
+ * Every route carries protocol 81 (or --proto N) and goes to the main table. --rcvbuf BYTES sets the
+ * netlink receive buffer (default 64 MiB), for tests that need the kernel to drop answers. The program exits 0
  * when stdin closes, after answering everything it was sent; 2 on a malformed line or a netlink
  * socket it cannot open (the message on stderr).
  */
@@ -547,16 +548,23 @@ static char *next_line(void) {
 }
 
 int main(int argc, char **argv) {
+  int rcvbuf = RCVBUF_WANTED;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--proto") == 0 && i + 1 < argc) {
       long p = strtol(argv[++i], NULL, 10);
       if (p < 1 || p > 255) die("--proto wants 1..255");
       proto = (unsigned char)p;
+    } else if (strcmp(argv[i], "--rcvbuf") == 0 && i + 1 < argc) {
+      /* For tests: a tiny receive buffer makes the kernel drop answers (ENOBUFS). */
+      long b = strtol(argv[++i], NULL, 10);
+      if (b < 1 || b > (1L << 30)) die("--rcvbuf wants 1..2^30 bytes");
+      rcvbuf = (int)b;
     } else {
-      die("usage: calico-fib-writer [--proto N]   (ops on stdin; see the comment atop native/calico-fib-writer.c)");
+      die("usage: calico-fib-writer [--proto N] [--rcvbuf BYTES]   (ops on stdin; see the comment atop "
+          "native/calico-fib-writer.c)");
     }
   }
-  nl_write = open_netlink(RCVBUF_WANTED);
+  nl_write = open_netlink(rcvbuf);
   size_batches();
   /* Big pipes: calico-node hands over a large batch in one write, without waiting for us to read
    * (its event loop is busy receiving the table meanwhile), and a listing flows out the same way.

@@ -146,6 +146,49 @@ describe('BGP routes into the kernel through calico-fib-writer', () => {
   });
 });
 
+describe('calico-fib-writer when the kernel drops its answers (ENOBUFS)', () => {
+  let lab: NetnsLab;
+  let ns: string;
+
+  before(() => {
+    requireRootAndTools(['ip']);
+    lab = new NetnsLab();
+    ns = routedNamespace(lab, 'fibnobufs');
+  });
+  after(() => lab?.cleanup());
+
+  test('lost answers make the state unknown, and the next sync reads the kernel back', async () => {
+    const program = nativeProgram(FIB_WRITER_PROGRAM);
+    if (program === undefined)
+      throw new Error(`dist/native/${FIB_WRITER_PROGRAM} is missing: run npm run build:native`);
+    // A 4 KiB receive buffer holds a few refusals only: the kernel drops the rest.
+    const writer = new NetlinkRouteWriter({
+      command: ['ip', 'netns', 'exec', ns, program, '--rcvbuf', '4096'],
+      log: quietLog(),
+    });
+    const fib = new KernelFib(new ProcessRunner(ns), { writer, ipv6: false });
+    try {
+      const refused = Array.from({ length: 3000 }, (_, i) => `13.${i >> 8}.${i & 255}.0/24`);
+      for (const p of refused) fib.set(p, ['192.168.9.9']);
+      fib.set('14.0.0.0/24', ['10.0.0.2']);
+      const lost = await fib.sync();
+      assert.equal(lost.resyncNeeded, true);
+      assert.ok(
+        lost.errors.some((e) => /lost kernel answers/.test(e)),
+        lost.errors.join('\n'),
+      );
+      assert.equal(fib.knowsKernel, false);
+      assert.equal(routeText(lab, ns, '14.0.0.0/24'), '14.0.0.0/24 via 10.0.0.2 dev eth1');
+      for (const p of refused) fib.delete(p);
+      const again = await fib.sync();
+      assert.deepEqual(again, { changed: 0, errors: [], resyncNeeded: false });
+      assert.equal(fib.knowsKernel, true, 'read back');
+    } finally {
+      await fib.close();
+    }
+  });
+});
+
 describe('BGP routes into the kernel through ip -batch when calico-fib-writer is not built', () => {
   let lab: NetnsLab;
   let ns: string;

@@ -1,5 +1,5 @@
 // Public face of the FIB driver: BGP best paths into the kernel (proto 81), with ECMP.
-export { KernelFib, planFib, type FibSyncReport, type KernelFibOptions } from './kernel-fib.js';
+export { KernelFib, planRouteOp, type FibSyncReport, type KernelFibOptions } from './kernel-fib.js';
 export {
   canonicalPrefix,
   familyOfPrefix,

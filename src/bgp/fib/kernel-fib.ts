@@ -19,6 +19,10 @@
  * is; the other routes of the batch stand. When the outcome of a write is not known at all (answers
  * lost, the writer died), the family's cache is dropped and the report asks for a full sync.
  *
+ * One map per family holds, per prefix, what we want and what we believe the kernel has (one
+ * entry, not two maps: a full table is 500k prefixes, and each map insert and lookup shows in the
+ * time to kernel); changed entries queue themselves, so a send never searches for them.
+ *
  * Our routes carry protocol number 81 (`ip route ... proto 81`), ours alone: Felix's workload and
  * blackhole routes are proto 80, BIRD's are proto bird (12), so we list and delete exactly ours.
  * An ECMP route is one route with several next hops; the kernel picks a next hop per flow.
@@ -55,7 +59,7 @@ function sameHops(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** The operation (if any) that makes the kernel's route for `prefix` the wanted one. */
-function planPrefix(
+export function planRouteOp(
   prefix: string,
   want: readonly string[] | undefined,
   have: readonly string[] | undefined,
@@ -65,26 +69,6 @@ function planPrefix(
   return have === undefined || !sameHops(want, have)
     ? { kind: 'replace', prefix, nextHops: want }
     : undefined;
-}
-
-/** Operations that turn `actual` into `desired` for the prefixes in `only` (all prefixes when omitted). */
-export function planFib(
-  desired: ReadonlyMap<string, readonly string[]>,
-  actual: ReadonlyMap<string, readonly string[]>,
-  only?: Iterable<string>,
-): RouteOp[] {
-  const ops: RouteOp[] = [];
-  const consider = (prefix: string) => {
-    const op = planPrefix(prefix, desired.get(prefix), actual.get(prefix));
-    if (op !== undefined) ops.push(op);
-  };
-  if (only !== undefined) {
-    for (const prefix of only instanceof Set ? only : new Set(only)) consider(prefix);
-  } else {
-    for (const prefix of desired.keys()) consider(prefix);
-    for (const prefix of actual.keys()) if (!desired.has(prefix)) consider(prefix);
-  }
-  return ops;
 }
 
 function describeOp(op: RouteOp): string {
@@ -101,18 +85,26 @@ export interface KernelFibOptions {
   readonly writer?: RouteWriter;
 }
 
+/** One prefix: what we want, what we believe the kernel has, and whether it waits to be sent. */
+interface FibEntry {
+  readonly prefix: string;
+  want: readonly string[] | undefined;
+  have: readonly string[] | undefined;
+  queued: boolean;
+}
+
+/** The prefixes of one family. `known` is false until the kernel was read (and after it was lost). */
+interface FamilyTable {
+  readonly entries: Map<string, FibEntry>;
+  queue: FibEntry[];
+  known: boolean;
+  wanted: number;
+}
+
 export class KernelFib {
-  /** Per family, so a sync never scans the other family's routes. */
-  private readonly desired = new Map<FibFamily, Map<string, readonly string[]>>([
-    [4, new Map()],
-    [6, new Map()],
-  ]);
-  /** What we believe the kernel holds; undefined per family until read (or after a failure). */
-  private readonly actual = new Map<FibFamily, Map<string, readonly string[]>>();
-  /** Prefixes changed since the last send, per family. */
-  private dirty = new Map<FibFamily, string[]>([
-    [4, []],
-    [6, []],
+  private readonly tables = new Map<FibFamily, FamilyTable>([
+    [4, { entries: new Map(), queue: [], known: false, wanted: 0 }],
+    [6, { entries: new Map(), queue: [], known: false, wanted: 0 }],
   ]);
   private readonly families: readonly FibFamily[];
   private readonly writer: RouteWriter;
@@ -135,34 +127,33 @@ export class KernelFib {
 
   /** Desired next hops for a prefix; none (or an empty list) means no route of ours. */
   set(prefix: string, nextHops: Iterable<string>): void {
-    const key = canonicalPrefix(prefix);
     const hops = normalizeNextHops(nextHops);
-    const family = familyOfPrefix(key);
-    if (hops.length === 0) this.desiredFor(family).delete(key);
-    else this.desiredFor(family).set(key, hops);
-    if (this.programs(family)) this.dirtyFor(family).push(key);
+    this.want(canonicalPrefix(prefix), hops.length > 0 ? hops : undefined);
   }
 
   delete(prefix: string): void {
-    const key = canonicalPrefix(prefix);
-    const family = familyOfPrefix(key);
-    this.desiredFor(family).delete(key);
-    if (this.programs(family)) this.dirtyFor(family).push(key);
+    this.want(canonicalPrefix(prefix), undefined);
   }
 
   /** The routes we want, for status and tests. */
   routes(): FibRoute[] {
     const out: FibRoute[] = [];
-    for (const family of this.desired.values()) {
-      for (const [prefix, nextHops] of family) out.push({ prefix, nextHops });
+    for (const table of this.tables.values()) {
+      for (const e of table.entries.values())
+        if (e.want !== undefined) out.push({ prefix: e.prefix, nextHops: e.want });
     }
     return out;
   }
 
   get size(): number {
     let n = 0;
-    for (const family of this.desired.values()) n += family.size;
+    for (const table of this.tables.values()) n += table.wanted;
     return n;
+  }
+
+  /** True when the kernel's state of every family is cached (read, and not lost since). */
+  get knowsKernel(): boolean {
+    return this.families.every((f) => this.table(f).known);
   }
 
   /**
@@ -176,22 +167,17 @@ export class KernelFib {
     try {
       await this.settle();
       for (const family of this.families) {
-        const routes = new Map(await this.writer.readRoutes(family));
-        for (const [k, v] of routes) {
-          all.set(k, v);
-          this.dirtyFor(family).push(k);
+        const routes = await this.writer.readRoutes(family);
+        this.learnKernel(family, routes);
+        for (const [prefix, hops] of routes) {
+          all.set(prefix, hops);
+          this.enqueue(this.table(family), this.entry(family, prefix));
         }
-        this.actual.set(family, routes);
       }
     } finally {
       this.reading = false;
     }
     return all;
-  }
-
-  /** True when the kernel's state of every family is cached (read, and not lost since). */
-  get knowsKernel(): boolean {
-    return this.families.every((f) => this.actual.has(f));
   }
 
   /**
@@ -200,10 +186,8 @@ export class KernelFib {
    * every family is trusted: then the next `sync()` does the work.
    */
   push(): number {
-    if (!this.writer.ordered || this.reading || this.families.every((f) => this.dirtyFor(f).length === 0))
-      return 0;
-    if (this.families.some((f) => !this.actual.has(f))) return 0;
-    return this.send(this.planDirty(new Set()));
+    if (!this.writer.ordered || this.reading || !this.knowsKernel) return 0;
+    return this.send(this.planQueued(new Set()));
   }
 
   /**
@@ -212,7 +196,7 @@ export class KernelFib {
    * send are compared, against the cached kernel state (a family without one is read).
    */
   async sync(full = false): Promise<FibSyncReport> {
-    const reread = new Set(this.families.filter((f) => full || !this.actual.has(f)));
+    const reread = new Set(this.families.filter((f) => full || !this.table(f).known));
     if (reread.size > 0) {
       this.reading = true;
       try {
@@ -220,9 +204,9 @@ export class KernelFib {
         await this.settle();
         for (const family of reread) {
           try {
-            this.actual.set(family, new Map(await this.writer.readRoutes(family)));
+            this.learnKernel(family, await this.writer.readRoutes(family));
           } catch (e) {
-            this.actual.delete(family);
+            this.table(family).known = false;
             this.outcome.errors.push(`reading IPv${family} routes: ${(e as Error).message}`);
             this.outcome.resyncNeeded = true;
           }
@@ -231,16 +215,18 @@ export class KernelFib {
         this.reading = false;
       }
     }
-    this.send(this.planDirty(reread));
+    this.send(this.planQueued(reread));
     await this.settle();
     return this.takeReport();
   }
 
   /** Removes every route of ours from the kernel (a clean stop without graceful restart). */
   async removeAll(): Promise<FibSyncReport> {
-    for (const family of this.desired.values()) family.clear();
-    for (const family of this.families) this.dirty.set(family, []);
-    this.actual.clear();
+    for (const table of this.tables.values()) {
+      for (const e of table.entries.values()) e.want = undefined;
+      table.wanted = 0;
+      table.known = false;
+    }
     return this.sync(true);
   }
 
@@ -250,31 +236,49 @@ export class KernelFib {
     await this.writer.close();
   }
 
+  private want(prefix: string, hops: readonly string[] | undefined): void {
+    const family = familyOfPrefix(prefix);
+    const table = this.table(family);
+    let e = table.entries.get(prefix);
+    if (e === undefined) {
+      if (hops === undefined) return; // neither wanted nor (as far as we know) there
+      e = { prefix, want: undefined, have: undefined, queued: false };
+      table.entries.set(prefix, e);
+    }
+    if (e.want !== undefined) table.wanted--;
+    if (hops !== undefined) table.wanted++;
+    e.want = hops;
+    if (this.programs(family)) this.enqueue(table, e);
+  }
+
+  /** The kernel's listing becomes what we believe it has, for every prefix of the family. */
+  private learnKernel(family: FibFamily, routes: ReadonlyMap<string, readonly string[]>): void {
+    const table = this.table(family);
+    for (const e of table.entries.values()) e.have = undefined;
+    for (const [prefix, hops] of routes) this.entry(family, prefix).have = hops;
+    table.known = true;
+  }
+
   /**
-   * Operations for the dirty prefixes (all prefixes of the families in `whole`), with the cache
+   * Operations for the queued entries (every entry of the families in `whole`), with the cache
    * updated as if they land; refusals are folded in when the answers come.
    */
-  private planDirty(whole: ReadonlySet<FibFamily>): RouteOp[] {
+  private planQueued(whole: ReadonlySet<FibFamily>): RouteOp[] {
     const ops: RouteOp[] = [];
     for (const family of this.families) {
-      const dirty = this.dirtyFor(family);
-      this.dirty.set(family, []);
-      const actual = this.actual.get(family);
-      if (actual === undefined) continue; // unreadable: the next sync reads it again, whole
-      const desired = this.desiredFor(family);
-      const apply = (op: RouteOp) => {
-        if (op.kind === 'replace') actual.set(op.prefix, op.nextHops);
-        else actual.delete(op.prefix);
-        ops.push(op);
-      };
-      if (whole.has(family)) {
-        for (const op of planFib(desired, actual)) apply(op);
-        continue;
-      }
-      // A prefix may be dirty twice; the cache, updated as each op is planned, skips the repeat.
-      for (const prefix of dirty) {
-        const op = planPrefix(prefix, desired.get(prefix), actual.get(prefix));
-        if (op !== undefined) apply(op);
+      const table = this.table(family);
+      const queue = table.queue;
+      table.queue = [];
+      for (const e of queue) e.queued = false;
+      if (!table.known) continue; // unreadable: the next sync reads it again, whole
+      for (const e of whole.has(family) ? table.entries.values() : queue) {
+        const op = planRouteOp(e.prefix, e.want, e.have);
+        if (op !== undefined) {
+          e.have = e.want;
+          ops.push(op);
+        }
+        // Neither wanted nor in the kernel: forgotten (a refusal of the delete brings it back).
+        if (e.want === undefined && e.have === undefined && !e.queued) table.entries.delete(e.prefix);
       }
     }
     return ops;
@@ -299,11 +303,13 @@ export class KernelFib {
     for (const f of result.failed) {
       if (f.op.kind === 'delete' && f.errno === ESRCH) continue;
       if (++o.refused <= MAX_ERRORS_LISTED) o.errors.push(`${describeOp(f.op)}: ${f.error}`);
-      this.actual.get(familyOfPrefix(f.op.prefix))?.set(f.op.prefix, UNKNOWN_NEXT_HOPS);
+      const family = familyOfPrefix(f.op.prefix);
+      const e = this.entry(family, f.op.prefix);
+      e.have = UNKNOWN_NEXT_HOPS;
     }
     if (result.unknown !== undefined) {
       if (!o.errors.includes(result.unknown)) o.errors.push(result.unknown);
-      for (const op of ops) this.actual.delete(familyOfPrefix(op.prefix));
+      for (const op of ops) this.table(familyOfPrefix(op.prefix)).known = false;
       o.resyncNeeded = true;
     }
   }
@@ -322,15 +328,28 @@ export class KernelFib {
     return { changed: o.changed, errors, resyncNeeded: o.resyncNeeded };
   }
 
-  private desiredFor(family: FibFamily): Map<string, readonly string[]> {
-    return this.desired.get(family) as Map<string, readonly string[]>;
+  private enqueue(table: FamilyTable, e: FibEntry): void {
+    if (e.queued) return;
+    e.queued = true;
+    table.queue.push(e);
+  }
+
+  /** The entry of a prefix, created (wanting nothing) when there is none. */
+  private entry(family: FibFamily, prefix: string): FibEntry {
+    const table = this.table(family);
+    let e = table.entries.get(prefix);
+    if (e === undefined) {
+      e = { prefix, want: undefined, have: undefined, queued: false };
+      table.entries.set(prefix, e);
+    }
+    return e;
   }
 
   private programs(family: FibFamily): boolean {
     return family === 4 || this.families.length === 2;
   }
 
-  private dirtyFor(family: FibFamily): string[] {
-    return this.dirty.get(family) as string[];
+  private table(family: FibFamily): FamilyTable {
+    return this.tables.get(family) as FamilyTable;
   }
 }
