@@ -104,6 +104,13 @@ class PairIndex {
     addTo(values, value, id);
   }
 
+  /** The sets of one key, by value (made if missing), for filing many items under that key. */
+  valuesOf(key: string): Map<string, Set<string>> {
+    let values = this.byKey.get(key);
+    if (values === undefined) this.byKey.set(key, (values = new Map()));
+    return values;
+  }
+
   remove(key: string, value: string, id: string): void {
     const values = this.byKey.get(key);
     if (values === undefined) return;
@@ -146,6 +153,10 @@ export class LabelIndex {
     if (!state.impossible) {
       if (state.anchor === undefined) {
         for (const [itemId, item] of this.items) if (this.evaluate(state, item)) state.matches.add(itemId);
+      } else if (state.exact && state.anchor.values.size === 1) {
+        // An exact selector on one value matches exactly the items filed under it: copied whole.
+        const [value] = state.anchor.values;
+        state.matches = new Set(this.itemsByPair.get(state.anchor.key, value as string));
       } else {
         for (const v of state.anchor.values) {
           const ids = this.itemsByPair.get(state.anchor.key, v);
@@ -297,9 +308,10 @@ export class LabelIndex {
   private fileKey(key: string): void {
     if (this.filedKeys.has(key)) return;
     this.filedKeys.add(key);
+    const values = this.itemsByPair.valuesOf(key);
     for (const [id, item] of this.items) {
       const v = labelOf(item.effective, key);
-      if (v !== undefined) this.itemsByPair.add(key, v, id);
+      if (v !== undefined) addTo(values, v, id);
     }
   }
 

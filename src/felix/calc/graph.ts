@@ -41,7 +41,7 @@ import {
 import { canonicalCidr } from '../../net/ip.js';
 import type { IpVersion } from '../model.js';
 import { entitySelectorKeys, selectorSetId, type SelectorSetKey } from './sets.js';
-import { NO_TEXTS, memberTextsOf, type MemberTexts } from './members.js';
+import { NO_TEXTS, canonicalNetworkText, memberTextsOf, type MemberTexts } from './members.js';
 
 export type ResourceUpdate =
   | { readonly type: 'set'; readonly resource: Resource }
@@ -586,7 +586,7 @@ export class FelixCalculator {
     const { ingress, egress } = this.resolvePlans(key, view);
     const networks =
       res.kind === 'WorkloadEndpoint'
-        ? (res.spec.ipNetworks ?? []).map((n) => canonicalCidr(n) ?? n)
+        ? (res.spec.ipNetworks ?? []).map(canonicalNetworkText)
         : (res.spec.expectedIPs ?? []);
     const next: LocalEndpoint = {
       kind: res.kind === 'WorkloadEndpoint' ? 'workload' : 'host',

@@ -3,7 +3,7 @@
  * update (not once per set it is in), and a cluster's worth of endpoints arrives at start-up, so the
  * usual form, IPv4 text that is already canonical, is taken as it is rather than parsed and printed.
  */
-import { formatCidr, parseIpOrCidr } from '../../net/ip.js';
+import { canonicalCidr, formatCidr, parseIpOrCidr } from '../../net/ip.js';
 
 export interface MemberTexts {
   readonly 4: readonly string[];
@@ -35,4 +35,13 @@ export function memberTextsOf(networks: readonly string[]): MemberTexts {
     else (v6 ??= []).push(formatCidr(n));
   }
   return { 4: v4 ?? NO_TEXTS, 6: v6 ?? NO_TEXTS };
+}
+
+/**
+ * A network's canonical text (host bits cleared), as `canonicalCidr` gives it; a canonical-looking
+ * IPv4 /32 (a workload's usual address) has no host bits, so it is its own canonical text.
+ */
+export function canonicalNetworkText(text: string): string {
+  if (text.endsWith('/32') && CANONICAL_IPV4_CIDR.test(text)) return text;
+  return canonicalCidr(text) ?? text;
 }

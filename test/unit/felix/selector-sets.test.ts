@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { API_VERSION, type Resource } from '../../../src/api/index.js';
 import { FelixCalculator } from '../../../src/felix/calc/graph.js';
-import { memberTextsOf } from '../../../src/felix/calc/members.js';
+import { canonicalNetworkText, memberTextsOf } from '../../../src/felix/calc/members.js';
 import { renderDataplane } from '../../../src/felix/rules/render.js';
-import { formatCidr, parseIpOrCidr } from '../../../src/net/ip.js';
+import { canonicalCidr, formatCidr, parseIpOrCidr } from '../../../src/net/ip.js';
 
 const HOST = 'h1';
 
@@ -183,4 +183,20 @@ describe('the same rule in several policies', () => {
       assert.equal(used.size, c.distinctSets);
       for (const name of used) assert.ok(dp.ipsets.some((s) => s.name === name && s.members.length > 0));
     });
+});
+
+describe("a local endpoint's networks in canonical form", () => {
+  test('always the text canonicalCidr gives (the input text where it does not parse)', () => {
+    const octet = fc.oneof(fc.nat(300).map(String), fc.constantFrom('00', '01', '255', '256'));
+    const text = fc.oneof(
+      fc
+        .tuple(octet, octet, octet, octet, fc.oneof(fc.nat(40).map(String), fc.constantFrom('032', '')))
+        .map(([a, b, c, d, p]) => `${a}.${b}.${c}.${d}${p === '' ? '' : `/${p}`}`),
+      fc.constantFrom('fd00::1/128', 'fd00::1/64', '10.0.0.1/8', 'x/32', ''),
+    );
+    fc.assert(
+      fc.property(text, (t) => assert.equal(canonicalNetworkText(t), canonicalCidr(t) ?? t)),
+      { numRuns: 3000 },
+    );
+  });
 });
