@@ -18,6 +18,8 @@
  *   request  "CNI1"  plugin | environment (KEY=VALUE, each ended by NUL) | stdin
  *   reply    "CNR1"  exit code (decimal ASCII) | stdout | stderr
  * One request and one reply per connection; the shim half-closes after writing the request.
+ * The environment carries one entry of ours, CALICO_CNI_NETNS_FD=<pid>:<fd>:<inode>: CNI_NETNS held
+ * open by this process, for a calico-node in another mount namespace (see src/cni/server.ts).
  *
  * No server (the socket file is missing, or nobody listens on it: ENOENT, ECONNREFUSED): exec the
  * Node plugin that scripts/install-cni.sh writes next to this file, <dir>/calico-cni-direct/<plugin>,
@@ -28,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +45,7 @@ extern char **environ;
 
 #define MAX_FIELD_BYTES (4u * 1024u * 1024u)
 #define DIRECT_DIR "calico-cni-direct"
+#define NETNS_FD_VARIABLE "CALICO_CNI_NETNS_FD"
 
 struct buf {
   char *data;
@@ -221,8 +225,23 @@ int main(int argc, char **argv) {
   }
   remember_cni_version(stdin_text.data ? stdin_text.data : "", stdin_text.len);
 
+  /* CNI_NETNS names the namespace in this process's mount namespace, which calico-node may not share:
+   * hold it open and tell the server where to find the descriptor (see src/cni/server.ts). */
   struct buf env = {0};
-  for (char **e = environ; *e; e++) buf_put(&env, *e, strlen(*e) + 1);
+  const char *netns = getenv("CNI_NETNS");
+  if (netns && *netns) {
+    int nfd = open(netns, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (nfd >= 0 && fstat(nfd, &st) == 0) {
+      char entry[96];
+      snprintf(entry, sizeof entry, NETNS_FD_VARIABLE "=%d:%d:%llu", (int)getpid(), nfd,
+               (unsigned long long)st.st_ino);
+      buf_put(&env, entry, strlen(entry) + 1);
+    }
+  }
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, NETNS_FD_VARIABLE "=", strlen(NETNS_FD_VARIABLE) + 1) != 0)
+      buf_put(&env, *e, strlen(*e) + 1);
   if (env.len > MAX_FIELD_BYTES) fail(4, "the environment is too large to pass to calico-node", "");
 
   struct buf req = {0};

@@ -46,6 +46,12 @@ export interface CalicoPluginContext {
   readonly addresses: AddressSource;
   readonly dataplane: WorkloadDataplane;
   readonly log: CniLog;
+  /**
+   * Where this process opens the container's namespace, when CNI_NETNS is a path only in the
+   * caller's mount namespace (calico-node's CNI server: `/proc/<shim pid>/fd/<n>`). Results still
+   * name CNI_NETNS.
+   */
+  readonly kernelNetns?: string;
 }
 
 function datastoreFailure(e: unknown, what: string): CniError {
@@ -61,7 +67,7 @@ function wiringFor(ctx: CalicoPluginContext, id: WorkloadIdentity, addresses: re
   return {
     hostIface: id.hostIface,
     containerIface: ctx.invocation.ifname,
-    netns: ctx.invocation.netns,
+    netns: ctx.kernelNetns ?? ctx.invocation.netns,
     containerMac: id.containerMac,
     mtu: ctx.config.mtu,
     addresses,

@@ -59,6 +59,8 @@ export interface PluginEnvironment {
    * `openDatastore` when given, and closed after the call only when it is not `shared`.
    */
   readonly datastores?: CniDatastoreSource;
+  /** See `CalicoPluginContext.kernelNetns`. */
+  readonly containerNetnsPath?: string;
   readonly nodeNameLookups?: NodeNameLookups;
   readonly log?: DeferredLog;
   /**
@@ -199,6 +201,7 @@ export async function runCalicoPlugin(pe: PluginEnvironment): Promise<PluginOutc
       addresses,
       dataplane: pe.dataplane ?? new IpWorkloadDataplane(runner),
       log,
+      ...(pe.containerNetnsPath ? { kernelNetns: pe.containerNetnsPath } : {}),
     };
     log.log('debug', `${invocation.command} ${invocation.containerId}`, { node, ifname: invocation.ifname });
     switch (invocation.command) {

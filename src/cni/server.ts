@@ -51,6 +51,31 @@ export function currentNetnsInode(): number {
   return statSync('/proc/self/ns/net').ino;
 }
 
+/**
+ * CNI_NETNS is a path in the caller's mount namespace, which need not be calico-node's (podman keeps
+ * its namespace files in a private mount namespace; `ip netns exec` gives calico-node its own). So
+ * the shim opens it and names the descriptor: `CALICO_CNI_NETNS_FD=<shim pid>:<fd>:<inode>`, and
+ * the server reaches the namespace as `/proc/<pid>/fd/<fd>` while the shim waits for the answer.
+ * The inode check catches a shim in another PID namespace (another process behind that pid).
+ */
+export const NETNS_FD_VARIABLE = 'CALICO_CNI_NETNS_FD';
+
+export function containerNetnsPath(
+  value: string | undefined,
+  inodeOf: (path: string) => number | undefined = (path) => {
+    try {
+      return statSync(path).ino;
+    } catch {
+      return undefined;
+    }
+  },
+): string | undefined {
+  const m = /^(\d+):(\d+):(\d+)$/.exec(value ?? '');
+  if (!m) return undefined;
+  const path = `/proc/${m[1]}/fd/${m[2]}`;
+  return inodeOf(path) === Number(m[3]) ? path : undefined;
+}
+
 export type CniCallRunner = (plugin: ShimPlugin, pe: PluginEnvironment) => Promise<PluginOutcome>;
 
 export const runPluginInProcess: CniCallRunner = (plugin, pe) =>
@@ -209,10 +234,13 @@ export class CniServer {
       write: (line) => (stderr += line),
     });
     let outcome: PluginOutcome;
+    const { [NETNS_FD_VARIABLE]: netnsFd, ...env } = request.env;
+    const netnsPath = containerNetnsPath(netnsFd);
     try {
       outcome = await (this.opts.runCall ?? runPluginInProcess)(request.plugin, {
-        env: request.env,
+        env,
         stdin: request.stdin,
+        ...(netnsPath ? { containerNetnsPath: netnsPath } : {}),
         log,
         runner: this.runner,
         datastores: this.datastores,

@@ -9,8 +9,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +86,7 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
   const hostInode = () => statSync(`/run/netns/${hostNs}`).ino;
 
   before(async () => {
-    requireRootAndTools(['ip', 'nsenter', 'cc']);
+    requireRootAndTools(['ip', 'nsenter', 'cc', 'unshare']);
     lab = new NetnsLab();
     dir = mkdtempSync(join(tmpdir(), 'calico-ts-cni-shim-'));
     bin = join(dir, 'bin');
@@ -175,6 +175,34 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
     assert.equal(second.code, 0, second.stdout);
     assert.deepEqual(second.json, first.json);
     assert.equal((await ipam.ipsByHandle(`shimnet.${c.id}`)).length, 1);
+    assert.equal((await call(shimOnly, 'DEL', c)).code, 0);
+  });
+
+  test('a namespace file mounted only in the caller’s mount namespace (as podman keeps them) is wired all the same', async () => {
+    const c = newContainer();
+    const privatePath = join(dir, `private-netns-${counter}`);
+    writeFileSync(privatePath, '');
+    // The runtime's view: CNI_NETNS is a bind mount that exists only in its own mount namespace;
+    // in calico-node's, the same path is an empty file.
+    const script = `mount --bind ${c.netns} ${privatePath} && exec ip netns exec ${hostNs} ${join(shimOnly, 'calico')}`;
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      input: JSON.stringify(network),
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        ...cniEnv('ADD', { ...c, netns: privatePath }, [shimOnly]),
+        CALICO_RUN_DIR: runDir,
+      },
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const result = JSON.parse(r.stdout) as { interfaces: { sandbox?: string }[]; ips: { address: string }[] };
+    assert.equal(
+      result.interfaces[1]?.sandbox,
+      privatePath,
+      'the result names CNI_NETNS as the runtime gave it',
+    );
+    const inside = lab.exec(c.netns.slice('/run/netns/'.length), 'ip', ['-o', 'addr', 'show', 'eth0']);
+    assert.match(inside, new RegExp(`inet ${result.ips[0]?.address.replace(/\./g, '\\.')}`));
     assert.equal((await call(shimOnly, 'DEL', c)).code, 0);
   });
 
