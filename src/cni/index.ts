@@ -1,5 +1,6 @@
 // Public face of the CNI plugins (issue 9): the process-level entry points, the pure pieces other
-// parts reuse (names a container gets, the endpoint record), and the protocol types.
+// parts reuse (names a container gets, the endpoint record), the protocol types, and calico-node's
+// CNI server with the shim's wire format.
 export {
   runCalicoPlugin,
   runCalicoIpamPlugin,
@@ -45,3 +46,20 @@ export {
   type WorkloadDataplane,
   type VethWiring,
 } from './veth-wiring.js';
+export {
+  CniServer,
+  cniSocketPath,
+  currentNetnsInode,
+  NETNS_FD_VARIABLE,
+  type CniServerOptions,
+} from './server.js';
+export {
+  encodeRequest,
+  decodeRequest,
+  encodeReply,
+  decodeReply,
+  ShimFrameError,
+  type ShimRequest,
+  type ShimReply,
+  type ShimPlugin,
+} from './shim-protocol.js';

@@ -10,7 +10,7 @@ import type { CommandRunner } from '../kernel/runner.js';
 import type { Logger } from '../log.js';
 import { FelixAgent } from '../felix/agent.js';
 import { BgpAgent, StatusSocketServer, bgpMetricSamples, statusSocketPath } from '../bgp/speaker/index.js';
-import { CniServer, cniSocketPath } from '../cni/server.js';
+import { CniServer, cniSocketPath } from '../cni/index.js';
 import type { DatastoreConfig } from '../datastore/config.js';
 import { startHealthServer, type HealthSource } from './health.js';
 
