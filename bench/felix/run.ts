@@ -8,7 +8,8 @@
  * ipset member counts, and the time from one label change to its rules applied (pure + incremental
  * apply): a remote endpoint's role (ipset members change), a local endpoint's role (ipset members
  * change; its own policies stay), and a local endpoint's app (it moves to other policies: its
- * endpoint chains are rewritten too).
+ * endpoint chains are rewritten too). Only IPv4 is programmed, so only IPv4 is rendered, as the
+ * agent does without IPv6. bench/felix/pure.ts runs the pure part alone (no root), for profiles.
  * Needs root. Prints a table and, at the issue's full size, writes bench/results/felix.json.
  *
  * The measuring process runs inside the namespace (re-executed under `ip netns exec`), as
