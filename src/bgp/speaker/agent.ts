@@ -100,7 +100,7 @@ const DEFAULT_RESTART_TIME_SEC = 120;
  * loop (1.5 s for 500k routes), so the flush queued for the next turn would reach the FIB only at
  * the end: within a burst, the RIB is flushed this often, and the FIB writes beside the stream.
  */
-const FLUSH_WITHIN_BURST_MS = 50;
+const FLUSH_WITHIN_BURST_MS = 20;
 
 /** One configured peer and its running session. */
 interface PeerEntry {
