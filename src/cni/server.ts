@@ -39,7 +39,13 @@ import {
   type PluginOutcome,
 } from './run-plugin.js';
 import { ShellSessionRunner } from './shell-session-runner.js';
-import { decodeRequest, encodeReply, type ShimPlugin, type ShimRequest } from './shim-protocol.js';
+import {
+  decodeRequest,
+  encodeReply,
+  MAX_FIELD_BYTES,
+  type ShimPlugin,
+  type ShimRequest,
+} from './shim-protocol.js';
 import { CNI_SPEC_VERSION } from './spec.js';
 
 /** The socket the shim looks for in this network namespace (see native/calico-cni-shim.c). */
@@ -107,6 +113,27 @@ function serverFailure(what: string, e: unknown, fix: string): PluginOutcome {
       }) + '\n',
     exitCode: 1,
   };
+}
+
+/**
+ * The reply, cut to what the wire format carries: a runaway log is truncated (it is only a log), a
+ * result that does not fit becomes an error, since a truncated result would be a wrong answer.
+ */
+export function encodeFittingReply(outcome: PluginOutcome, stderr: string): Buffer {
+  const log =
+    Buffer.byteLength(stderr) > MAX_FIELD_BYTES
+      ? Buffer.from(stderr)
+          .subarray(0, MAX_FIELD_BYTES - 64)
+          .toString('utf8') + '\n[log truncated]\n'
+      : stderr;
+  if (Buffer.byteLength(outcome.stdout) <= MAX_FIELD_BYTES)
+    return encodeReply({ exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: log });
+  const failure = serverFailure(
+    'produced a result too large to send',
+    `${Buffer.byteLength(outcome.stdout)} bytes, the limit is ${MAX_FIELD_BYTES}`,
+    'a bug: please report it with the network configuration',
+  );
+  return encodeReply({ exitCode: failure.exitCode, stdout: failure.stdout, stderr: log });
 }
 
 async function claimSocketPath(path: string): Promise<void> {
@@ -179,7 +206,7 @@ export class CniServer {
       if (!answered) socket.destroy();
     });
     const reply = (outcome: PluginOutcome, stderr: string) => {
-      socket.end(encodeReply({ exitCode: outcome.exitCode, stdout: outcome.stdout, stderr }));
+      socket.end(encodeFittingReply(outcome, stderr));
     };
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {

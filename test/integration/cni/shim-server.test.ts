@@ -206,6 +206,31 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
     assert.equal((await call(shimOnly, 'DEL', c)).code, 0);
   });
 
+  const namings = [
+    {
+      name: 'any file name with --plugin calico-ipam',
+      file: 'my-shim',
+      args: ['--plugin', 'calico-ipam'],
+      code: 0,
+    },
+    { name: 'a file name that is neither plugin, without --plugin', file: 'my-shim', args: [], code: 1 },
+  ];
+  for (const n of namings)
+    test(`the shim under ${n.name}: exit ${n.code}`, () => {
+      const path = join(dir, n.file);
+      copyFileSync(join(shimOnly, 'calico'), path);
+      execFileSync('chmod', ['755', path]);
+      const r = spawnSync('ip', ['netns', 'exec', hostNs, path, ...n.args], {
+        input: '{"cniVersion":"0.4.0"}',
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CALICO_RUN_DIR: runDir },
+      });
+      assert.equal(r.status, n.code, r.stdout + r.stderr);
+      const out = JSON.parse(r.stdout) as { supportedVersions?: string[]; code?: number };
+      if (n.code === 0) assert.deepEqual(out.supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0']);
+      else assert.equal(out.code, 4);
+    });
+
   test('DEL of a container that was never added succeeds with no output', async () => {
     const r = await call(shimOnly, 'DEL', newContainer());
     assert.deepEqual([r.code, r.stdout], [0, '']);
