@@ -276,6 +276,25 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
     assert.deepEqual(await ipam.ipsByHandle(`shimnet.${c.id}`), []);
   });
 
+  test('calico with the reference host-local IPAM through calico-node: host-local is exec’d from CNI_PATH, DEL gives the address back', async () => {
+    const c = newContainer();
+    const hostLocal = {
+      ...network,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.98.0.0/24' }]], dataDir: join(dir, 'host-local') },
+    };
+    const cniPath = { CNI_PATH: `${shimOnly}:/usr/lib/cni` };
+    const added = await call(shimOnly, 'ADD', c, hostLocal, 'calico', cniPath);
+    assert.equal(added.code, 0, added.stdout + added.stderr);
+    const address = String((added.json?.ips as { address: string }[])[0]?.address);
+    assert.match(address, /^10\.98\.0\.\d+\/32$/);
+    assert.ok(
+      existsSync(join(dir, 'host-local', 'shimnet', address.replace('/32', ''))),
+      'host-local holds it',
+    );
+    assert.equal((await call(shimOnly, 'DEL', c, hostLocal, 'calico', cniPath)).code, 0);
+    assert.equal(existsSync(join(dir, 'host-local', 'shimnet', address.replace('/32', ''))), false);
+  });
+
   test('six ADDs at once through calico-node get six different addresses', async () => {
     const cs = Array.from({ length: 6 }, () => newContainer());
     const results = await Promise.all(cs.map((c) => call(shimOnly, 'ADD', c)));
