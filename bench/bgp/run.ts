@@ -12,8 +12,10 @@
  * bench notices, since a receiver busy taking the table answers the bench late. Then:
  *   RIB:    all N accepted (ours: the status socket's per-peer `routesAccepted`; BIRD:
  *           `birdc show route count`);
- *   kernel: all N in the main table (line count of the namespace's /proc/net/route, which the
- *           kernel writes without netlink decoding, minus the lines there before).
+ *   kernel: all N in the main table (the kernel's prefix count in the namespace's
+ *           /proc/net/fib_triestat, read from the receiver's /proc entry without starting a
+ *           process, minus the prefixes there before).
+ * Both are polled every few ms (BIRD over its control socket, ours over the status socket).
  * Our receiver is started as a user runs it: `node dist/bin/calico-node.js` (run `npm run build`
  * first; the bench refuses a dist/ older than src/bgp, and falls back to tsx, saying so in the JSON,
  * only when there is no dist/ at all), since tsx adds ~50 MB of RSS and seconds of start-up.
@@ -28,6 +30,7 @@
  * (alternating) and keeps the run with the shortest time to kernel; every run is in the JSON.
  *
  * Usage: node --import tsx bench/bgp/run.ts [--repeat R] [N ...]   writes bench/results/bgp.json
+ *   (BENCH_BGP_TRACE=1 prints each poll)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -40,6 +43,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +67,8 @@ const sizes = args
   .filter((n) => n > 0);
 const SIZES = sizes.length > 0 ? sizes : [10_000, 100_000, 500_000];
 const TIMEOUT_MS = 15 * 60_000;
+/** BENCH_BGP_TRACE=1 prints every poll: how the RIB and the kernel fill. */
+const TRACE = process.env.BENCH_BGP_TRACE === '1';
 const TICKS_PER_SEC = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 type ReceiverKind = 'calico' | 'bird';
@@ -170,9 +176,75 @@ function sampleProcess(pid: number): {
   };
 }
 
-function kernelLines(lab: NetnsLab, ns: string): number {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'wc', '-l', '/proc/net/route'], { encoding: 'utf8' });
-  return Number(r.stdout.trim().split(/\s+/)[0]);
+/** Prefixes in the main routing table, from the kernel's own count (no listing of the routes). */
+function mainTablePrefixes(fibTrieStat: string): number {
+  const m = /Main:[\s\S]*?Prefixes:\s+(\d+)/.exec(fibTrieStat);
+  if (!m) throw new Error(`benchmark: no main table in fib_triestat:\n${fibTrieStat}`);
+  return Number(m[1]);
+}
+
+/** Before the receiver runs: through a process started in the namespace. */
+function kernelPrefixesIn(ns: string): number {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/fib_triestat'], { encoding: 'utf8' });
+  return mainTablePrefixes(r.stdout);
+}
+
+/** While the receiver runs: its /proc view of its namespace, read without starting a process. */
+function kernelPrefixesOf(pid: number): number {
+  return mainTablePrefixes(readFileSync(`/proc/${pid}/net/fib_triestat`, 'utf8'));
+}
+
+/**
+ * BIRD's control socket spoken directly (what birdc does), so a poll costs a socket round trip,
+ * not two process starts. A reply ends with a line whose four-digit code is followed by a space.
+ */
+class BirdControl {
+  private socket: Socket | undefined;
+  private buffered = '';
+  private waiting: { resolve: (reply: string) => void; reject: (e: Error) => void } | undefined;
+
+  constructor(private readonly path: string) {}
+
+  async request(command: string): Promise<string> {
+    if (this.socket === undefined) {
+      const socket = createConnection(this.path);
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => this.take(d));
+      // Not there yet (BIRD starting) or gone: fail the request; the next one connects again.
+      const fail = (e?: Error): void => {
+        if (this.socket === socket) this.socket = undefined;
+        this.buffered = '';
+        const waiting = this.waiting;
+        this.waiting = undefined;
+        waiting?.reject(e ?? new Error('BIRD control socket closed'));
+      };
+      socket.on('error', fail);
+      socket.on('close', () => fail());
+      this.socket = socket;
+      await this.reply(); // the greeting
+    }
+    const reply = this.reply();
+    this.socket?.write(`${command}\n`);
+    return reply;
+  }
+
+  private reply(): Promise<string> {
+    return new Promise<string>((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  close(): void {
+    this.socket?.destroy();
+  }
+
+  private take(data: string): void {
+    this.buffered += data;
+    if (!/(^|\n)\d{4} [^\n]*\n$/.test(this.buffered)) return;
+    const reply = this.buffered;
+    this.buffered = '';
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.resolve(reply);
+  }
 }
 
 async function until(
@@ -357,24 +429,31 @@ async function birdReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Rec
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const pid = child.pid ?? 0;
-  const birdc = (args: string[]) =>
-    spawnSync('ip', ['netns', 'exec', ns, 'birdc', '-s', sock, ...args], { encoding: 'utf8' }).stdout ?? '';
+  const control = new BirdControl(sock);
+  const birdc = async (command: string): Promise<string> => {
+    try {
+      return await control.request(command);
+    } catch {
+      return '';
+    }
+  };
   void lab;
   return {
     pid: () => pid,
     establishedAt: async () => {
       if (child.exitCode !== null) throw new Error(`receiving BIRD exited:\n${output}`);
       const m = /announcer\s+BGP\s+\S+\s+up\s+(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})\s+Established/.exec(
-        birdc(['show', 'protocols']),
+        await birdc('show protocols'),
       );
       // BIRD prints local time, as JavaScript reads a date-time without a zone.
       return m ? new Date(`${m[1]}T${m[2]}`).getTime() : undefined;
     },
     ribCount: async () => {
-      const m = /(\d+) of (\d+) routes/.exec(birdc(['show', 'route', 'protocol', 'announcer', 'count']));
+      const m = /(\d+) of (\d+) routes/.exec(await birdc('show route protocol announcer count'));
       return m ? Number(m[1]) : 0;
     },
     stop: async () => {
+      control.close();
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
@@ -388,7 +467,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
   const dir = mkdtempSync(join(tmpdir(), 'calico-ts-bench-bgp-'));
   let announcer: BgpRouter | undefined;
   let receiver: Receiver | undefined;
-  const pollMs = n <= 10_000 ? 10 : n <= 100_000 ? 50 : 200;
+  const pollMs = n <= 10_000 ? 5 : n <= 100_000 ? 20 : 50;
   try {
     const rcv = lab.addNamespace('rcv');
     const ann = lab.addNamespace('ann');
@@ -405,7 +484,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
     });
     await announcer.announce(table);
     await announcer.start();
-    const baseline = kernelLines(lab, rcv);
+    const baseline = kernelPrefixesIn(rcv);
     receiver = kind === 'calico' ? await calicoReceiver(lab, rcv, dir) : await birdReceiver(lab, rcv, dir);
     const r = receiver;
     const samples = sampleProcess(r.pid());
@@ -427,8 +506,11 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
     await until(
       `${kind} has ${n} routes in its RIB and the kernel`,
       async () => {
-        if (tRib === undefined && (await r.ribCount()) >= n) tRib = Date.now();
-        if (tKernel === undefined && kernelLines(lab, rcv) - baseline >= n) tKernel = Date.now();
+        const inRib = tRib === undefined ? await r.ribCount() : n;
+        const inKernel = tKernel === undefined ? kernelPrefixesOf(r.pid()) - baseline : n;
+        if (TRACE) console.log(`${kind} ${n}: +${Date.now() - t0} ms: RIB ${inRib}, kernel ${inKernel}`);
+        if (tRib === undefined && inRib >= n) tRib = Date.now();
+        if (tKernel === undefined && inKernel >= n) tKernel = Date.now();
         return tRib !== undefined && tKernel !== undefined;
       },
       pollMs,
@@ -460,7 +542,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
-  requireRootAndTools(['ip', 'wc']);
+  requireRootAndTools(['ip', 'cat']);
   requireFreshDist();
   requireRouter('bird');
   const rows: {
