@@ -24,9 +24,10 @@
  * No server (the socket file is missing, or nobody listens on it: ENOENT, ECONNREFUSED): exec the
  * Node plugin that scripts/install-cni.sh writes next to this file, <dir>/calico-cni-direct/<plugin>,
  * before stdin is read, so it gets the runtime's stdin untouched. Any other failure (the server dies
- * mid-call, a reply that is not one) prints a CNI error object on stdout and exits 1, so a runtime
- * never mistakes a broken call for a success: code 11 ("try again later") when the server went away,
- * 999 when it answered something this shim cannot read.
+ * mid-call, a reply that is not one, no answer for CALICO_CNI_TIMEOUT seconds, default 300) prints a
+ * CNI error object on stdout and exits 1, so a runtime never mistakes a broken call for a success:
+ * code 11 ("try again later") when the server went away or is silent, 999 when it answered
+ * something this shim cannot read.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -213,6 +215,19 @@ int main(int argc, char **argv) {
     fail(11, "cannot reach calico-node's CNI server", details);
   }
 
+  /* A server that accepts and then never answers (calico-node stuck) must not hold the runtime
+   * forever: no byte for CALICO_CNI_TIMEOUT seconds (default 300) is error 11. */
+  long timeout = 300;
+  const char *timeout_text = getenv("CALICO_CNI_TIMEOUT");
+  if (timeout_text && *timeout_text) {
+    char *end;
+    long v = strtol(timeout_text, &end, 10);
+    if (*end == 0 && v > 0) timeout = v;
+  }
+  struct timeval tv = {.tv_sec = timeout};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
   struct buf stdin_text = {0};
   char chunk[65536];
   for (;;) {
@@ -261,6 +276,11 @@ int main(int argc, char **argv) {
   for (;;) {
     ssize_t r = read(fd, chunk, sizeof chunk);
     if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      char details[64];
+      snprintf(details, sizeof details, "no answer for %ld s (CALICO_CNI_TIMEOUT)", timeout);
+      fail(11, "calico-node's CNI server did not answer in time", details);
+    }
     if (r < 0) fail(11, "calico-node's CNI server went away during the call", strerror(errno));
     if (r == 0) break;
     buf_put(&reply, chunk, (size_t)r);

@@ -362,17 +362,29 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
       name: 'closes the connection mid-call',
       answer: (s: net.Socket) => s.once('data', () => s.destroy()),
       code: 11,
+      msg: /closed the connection without answering/,
     },
     {
       name: 'stops in the middle of its reply',
       answer: (s: net.Socket) =>
         s.once('end', () => s.end(Buffer.from('CNR1\0\0\0\x010\0\0\0\x40{"ips"'))).resume(),
       code: 11,
+      msg: /in the middle of its reply/,
+    },
+    {
+      name: 'never answers (CALICO_CNI_TIMEOUT=1)',
+      answer: (s: net.Socket) => {
+        s.resume();
+        setTimeout(() => s.destroy(), 3_000).unref();
+      },
+      code: 11,
+      msg: /did not answer in time/,
     },
     {
       name: 'answers something that is not a reply',
       answer: (s: net.Socket) => s.once('end', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')).resume(),
       code: 999,
+      msg: /cannot read/,
     },
   ];
   for (const b of brokenServers)
@@ -380,10 +392,11 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
       await withFakeServer(b.answer, async (fakeRun) => {
         const r = await call(shimOnly, 'ADD', newContainer(), { ...network, cniVersion: '0.4.0' }, 'calico', {
           CALICO_RUN_DIR: fakeRun,
+          CALICO_CNI_TIMEOUT: '1',
         });
         assert.equal(r.code, 1, r.stdout);
         assert.deepEqual([r.json?.code, r.json?.cniVersion], [b.code, '0.4.0'], r.stdout);
-        assert.equal(typeof r.json?.msg, 'string');
+        assert.match(String(r.json?.msg), b.msg);
       });
     });
 
