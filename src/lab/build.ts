@@ -16,7 +16,7 @@ import { IpamClient } from '../ipam/index.js';
 import { parseIp } from '../net/ip.js';
 import type { LabScenario } from './scenario.js';
 import { layoutScenario, addressOf, type LabLayout } from './topology.js';
-import { labDir, readState, writeState, type LabState } from './state.js';
+import { labDir, labRunDir, readState, writeState, type LabState } from './state.js';
 import { birdConfig } from './bird.js';
 import { startLabEtcd } from './etcd.js';
 import { hostDatastoreEnv, openLabDatastore } from './datastore.js';
@@ -428,7 +428,7 @@ export function startLabCalicoNode(
       NODENAME: host,
       CALICO_NETWORKING_BACKEND: s.routing === 'static' ? 'none' : 'bird',
       // Each lab keeps its nodes' status sockets to itself: node names repeat across labs.
-      CALICO_RUN_DIR: join(dir, 'run'),
+      CALICO_RUN_DIR: labRunDir(state.lab, env),
     },
     join(dir, 'logs', `${host}.log`),
   );

@@ -14,7 +14,7 @@ import { loadScenarioFile, ScenarioError, type LabScenario } from './scenario.js
 import { layoutScenario, type LabLayout } from './topology.js';
 import { labUp, LabError, ourProgram } from './build.js';
 import { labDown } from './teardown.js';
-import { labDir, listLabs, readState, type LabState } from './state.js';
+import { labDir, labRunDir, listLabs, readState, type LabState } from './state.js';
 import { formatMatrix, probeMatrix, type MatrixCell, type MatrixWorkload } from './matrix.js';
 import { formatPlans, planTopology, TOPOLOGIES, type Topology } from './plan.js';
 import { renderReport, type ReportSession } from './report.js';
@@ -145,7 +145,7 @@ function sessions(l: Loaded, env: NodeJS.ProcessEnv): ReportSession[] {
         ...process.env,
         ...hostDatastoreEnv(l.state, l.scenario, h.name),
         NODENAME: h.name,
-        CALICO_RUN_DIR: join(labDir(l.state.lab, env), 'run'),
+        CALICO_RUN_DIR: labRunDir(l.state.lab, env),
       },
     });
     for (const line of r.stdout.split('\n')) {

@@ -24,7 +24,7 @@ import { decodeResult } from '../cni/spec.js';
 import type { ResourceClient } from '../datastore/resources.js';
 import { hostEtcdEndpoints } from './etcd.js';
 import type { LabScenario, LabWorkload } from './scenario.js';
-import { labDir, type LabState } from './state.js';
+import { labDir, labRunDir, type LabState } from './state.js';
 
 const ROOT = packageRoot();
 
@@ -100,11 +100,16 @@ export function labCniNetworkConfig(
   };
 }
 
-/** The CNI_* variables for one call, as the runtime sets them. */
+/**
+ * The CNI_* variables for one call, as the runtime sets them, and CALICO_RUN_DIR: where the
+ * `calico` shim finds the CNI server of the host's calico-node (the lab's run directory, not
+ * /var/run/calico), so the call is served in-process instead of by a Node process per call.
+ */
 export function cniEnvironment(
   command: 'ADD' | 'DEL',
   a: LabCniAttachment,
   cniPath: string,
+  runDir: string,
 ): Record<string, string> {
   return {
     CNI_COMMAND: command,
@@ -112,6 +117,7 @@ export function cniEnvironment(
     CNI_NETNS: a.netns,
     CNI_IFNAME: a.ifname,
     CNI_PATH: cniPath,
+    CALICO_RUN_DIR: runDir,
   };
 }
 
@@ -200,10 +206,15 @@ interface PluginRun {
   readonly stderr: string;
 }
 
-function execPlugin(a: LabCniAttachment, command: 'ADD' | 'DEL', cniPath: string): Promise<PluginRun> {
+function execPlugin(
+  a: LabCniAttachment,
+  command: 'ADD' | 'DEL',
+  cniPath: string,
+  runDir: string,
+): Promise<PluginRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', a.hostNamespace, join(cniPath, 'calico')], {
-      env: { ...process.env, ...cniEnvironment(command, a, cniPath) },
+      env: { ...process.env, ...cniEnvironment(command, a, cniPath, runDir) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -237,7 +248,7 @@ export async function cniAdd(
   env?: NodeJS.ProcessEnv,
 ): Promise<LabCniResult> {
   recordAttachment(lab, a, env);
-  const r = await execPlugin(a, 'ADD', cniPath);
+  const r = await execPlugin(a, 'ADD', cniPath, labRunDir(lab, env));
   if (r.code !== 0) throw failure(a, 'ADD', r);
   let addresses: string[];
   try {
@@ -258,8 +269,8 @@ export async function cniAdd(
   };
 }
 
-export async function cniDel(a: LabCniAttachment, cniPath: string): Promise<void> {
-  const r = await execPlugin(a, 'DEL', cniPath);
+export async function cniDel(a: LabCniAttachment, cniPath: string, runDir: string): Promise<void> {
+  const r = await execPlugin(a, 'DEL', cniPath, runDir);
   if (r.code !== 0) throw failure(a, 'DEL', r);
 }
 
@@ -299,14 +310,14 @@ export async function detachLabWorkloads(
   if (attachments.length === 0 || !existsSync(join(cniPath, 'calico'))) return { detached: 0, failures: [] };
   const failures: string[] = [];
   let detached = 0;
-  // One at a time: each call is a Node process, and parallel ones only fight over the store's lock.
+  // One at a time: calls for one host share its calico-node's CNI server and datastore lock.
   for (const a of attachments) {
     if (!existsSync(`/var/run/netns/${a.hostNamespace}`)) {
       failures.push(`${a.workload}: host namespace ${a.hostNamespace} is gone`);
       continue;
     }
     try {
-      await cniDel(a, cniPath);
+      await cniDel(a, cniPath, labRunDir(lab, env));
       detached++;
     } catch (e) {
       failures.push((e as Error).message);

@@ -26,6 +26,14 @@ export function labDir(lab: string, env: NodeJS.ProcessEnv = process.env): strin
   return join(labsDir(env), lab);
 }
 
+/**
+ * The run directory of every calico-node in the lab: status sockets and the CNI servers' sockets.
+ * Labs keep them apart because node names repeat across labs.
+ */
+export function labRunDir(lab: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(labDir(lab, env), 'run');
+}
+
 export function readState(lab: string, env?: NodeJS.ProcessEnv): LabState | undefined {
   const file = join(labDir(lab, env), 'state.json');
   if (!existsSync(file)) return undefined;

@@ -144,11 +144,15 @@ describe('calico-lab attaches workloads through the calico CNI plugin', () => {
   });
 
   test('a container added later through CNI ADD answers pings from the other host within 30 s', async () => {
+    // Without the shim's Node fallback, only the host's calico-node (its CNI server in the lab's run
+    // directory) can serve this ADD and the DELs at `down`.
+    const cniPath = labCniPath(lab, env());
+    rmSync(join(cniPath, 'calico-cni-direct'), { recursive: true });
     const namespace = `cl-${lab}-w-late`;
     execFileSync('ip', ['netns', 'add', namespace]);
     const scenario = loadScenarioFile(state.scenarioFile);
     const a = labCniAttachment(state, scenario, { name: 'late', host: 'h1', namespace }, `cl-${lab}-h1`);
-    const added = await cniAdd(lab, a, labCniPath(lab, env()), env());
+    const added = await cniAdd(lab, a, cniPath, env());
     const wep = await client.get('WorkloadEndpoint', added.endpointName, added.endpointNamespace);
     assert.ok(wep);
     await client.update(withScenarioIdentity(wep, { name: 'late', host: 'h1', profiles: ['allow-all'] }));

@@ -80,12 +80,13 @@ describe('a lab workload is one container to the plugin', () => {
   ];
   for (const c of cases)
     test(`${c.command}: the container ID is the workload name, the netns its namespace, eth0 inside`, () => {
-      assert.deepEqual(cniEnvironment(c.command, attachment, '/lab/cni-bin'), {
+      assert.deepEqual(cniEnvironment(c.command, attachment, '/lab/cni-bin', '/lab/run'), {
         CNI_COMMAND: c.expected,
         CNI_CONTAINERID: 'w-h2',
         CNI_NETNS: '/var/run/netns/cl-demo-w-w-h2',
         CNI_IFNAME: 'eth0',
         CNI_PATH: '/lab/cni-bin',
+        CALICO_RUN_DIR: '/lab/run',
       });
     });
   test('the plugin runs in the host namespace with the host as node name', () => {
