@@ -80,3 +80,4 @@ export { IptablesDriver } from './iptables.js';
 export { IpsetDriver } from './ipsets.js';
 export { RouteDriver, InterfaceSysctlDriver, FELIX_ROUTE_PROTO } from './routes.js';
 export { ruleHashes, parseIptablesSave, planTable, planIptables } from './iptables-plan.js';
+export { WrittenIptables, type IptablesUpdate } from './iptables-delta.js';

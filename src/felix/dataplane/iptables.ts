@@ -1,13 +1,16 @@
 /**
  * The iptables driver: desired state in, `iptables-save` read back, the minimal
  * `iptables-restore --noflush` written (see iptables-plan.ts for how the difference is found).
- * One instance per IP version. It never assumes its last write is still there: every apply reads
- * the kernel first, which is also how drift (a flushed chain, a deleted jump) gets repaired.
+ * One instance per IP version. A full apply (the periodic refresh) reads the kernel first, which
+ * is how drift (a flushed chain, a deleted jump) gets repaired; between full applies the driver
+ * trusts what it last wrote and plans from that alone (iptables-delta.ts), so a label change costs
+ * its own chains. A failed restore forgets what was written: the next apply reads the kernel back.
  */
 import type { CommandRunner } from '../../kernel/runner.js';
 import { runChecked } from '../../kernel/runner.js';
 import type { IpVersion, IptablesState } from '../model.js';
-import { expectedAfter, parseIptablesSave, planIptables, type SavedTables } from './iptables-plan.js';
+import { parseIptablesSave, planIptables } from './iptables-plan.js';
+import { WrittenIptables } from './iptables-delta.js';
 
 export interface IptablesApplyReport {
   readonly changed: boolean;
@@ -20,10 +23,11 @@ export interface IptablesApplyReport {
 export class IptablesDriver {
   private readonly save: string;
   private readonly restore: string;
-  /** What we believe the kernel holds; trusted between full applies, which read the kernel back. */
-  private cache: SavedTables | undefined;
-  /** The state the cache was built from, and its rule count: an identical state needs no planning. */
-  private applied: { readonly state: IptablesState; readonly rules: number } | undefined;
+  /**
+   * The state the kernel holds because we wrote it, and its rule count; trusted between full
+   * applies (which read the kernel back), so an incremental apply plans from it alone.
+   */
+  private written: WrittenIptables | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -33,31 +37,20 @@ export class IptablesDriver {
     this.restore = version === 4 ? 'iptables-restore' : 'ip6tables-restore';
   }
 
-  /** `full` reads the kernel back (the periodic refresh that repairs drift); otherwise the cache is trusted. */
+  /** `full` reads the kernel back (the periodic refresh that repairs drift); otherwise what we last wrote is trusted. */
   async apply(desired: IptablesState, full = true): Promise<IptablesApplyReport> {
-    if (!full && this.cache && this.applied?.state === desired)
-      return {
-        changed: false,
-        chainsWritten: 0,
-        chainsDeleted: 0,
-        hooksRewritten: 0,
-        rules: this.applied.rules,
-      };
-    this.applied = undefined;
-    const actual =
-      !full && this.cache ? this.cache : parseIptablesSave(await runChecked(this.runner, this.save, []));
-    const { restore, plans } = planIptables(desired, actual);
+    const trusted = full ? undefined : this.written;
+    if (trusted?.state === desired)
+      return { changed: false, chainsWritten: 0, chainsDeleted: 0, hooksRewritten: 0, rules: trusted.rules };
+    this.written = undefined;
+    const update = trusted?.planTo(desired);
+    const { restore, plans } =
+      update ?? planIptables(desired, parseIptablesSave(await runChecked(this.runner, this.save, [])));
     const all = Object.values(plans);
-    const rules = Object.values(desired.chains).reduce(
-      (n, chains) => n + chains.reduce((m, c) => m + c.rules.length, 0),
-      0,
-    );
-    if (restore) {
-      this.cache = undefined;
-      await runChecked(this.runner, this.restore, ['-w', '10', '--noflush'], { input: restore });
-    }
-    this.cache = expectedAfter(desired);
-    this.applied = { state: desired, rules };
+    // If the restore fails, `written` stays unset: the next apply reads the kernel back.
+    if (restore) await runChecked(this.runner, this.restore, ['-w', '10', '--noflush'], { input: restore });
+    this.written = update ? update.written() : WrittenIptables.of(desired);
+    const rules = this.written.rules;
     return {
       changed: restore.length > 0,
       chainsWritten: all.reduce((n, p) => n + p.chainsWritten.length, 0),
