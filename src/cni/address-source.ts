@@ -6,6 +6,8 @@
  *   separate binary; we run the same code in-process because a second Node start-up would double the
  *   latency of every ADD. The `calico-ipam` executable (ipam-plugin.ts) shares this class, so both
  *   paths hand out and release addresses identically.
+ *   With `IP=` in CNI_ARGS it assigns exactly the addresses asked for (IPAM's `assignIP`, as
+ *   Calico's calico-ipam does) instead of auto-assigning.
  * - `ExecIpamSource` runs any other IPAM plugin (`host-local`, `static`...) from CNI_PATH as the CNI
  *   spec says: same environment with its own CNI_COMMAND, the network configuration on stdin, its
  *   result or error object on stdout.
@@ -27,7 +29,7 @@ export interface AddressSource {
 }
 
 /** The part of `IpamClient` a CNI call uses. */
-export type CniIpamClient = Pick<IpamClient, 'autoAssign' | 'releaseByHandle' | 'ipsByHandle'>;
+export type CniIpamClient = Pick<IpamClient, 'autoAssign' | 'assignIP' | 'releaseByHandle' | 'ipsByHandle'>;
 
 /** `10.77.0.5/26` as IPAM returns it → `10.77.0.5/32`: a Calico workload owns one address, not a subnet. */
 export function hostPrefix(address: string): string {
@@ -64,14 +66,24 @@ export function ipamFailure(e: unknown, what: string): CniError {
 }
 
 export class CalicoIpamSource implements AddressSource {
+  /**
+   * `requested`: the addresses of `IP=` in CNI_ARGS (bare, at most one per family). When given they
+   * are the container's addresses, whatever `assign_ipv4`/`assign_ipv6` and the pool lists say, as in
+   * Calico: an explicit address only has to lie in some IP pool.
+   */
   constructor(
     private readonly ipam: CniIpamClient,
     private readonly section: CalicoIpamSection,
     private readonly identity: Pick<WorkloadIdentity, 'handle' | 'ipamAttributes'>,
     private readonly node: string,
+    private readonly requested: readonly string[] = [],
   ) {}
 
   async assign(): Promise<CniIpConfig[]> {
+    return this.requested.length ? this.assignRequested() : this.autoAssign();
+  }
+
+  private async autoAssign(): Promise<CniIpConfig[]> {
     const s = this.section;
     // One request per family, each with its own pool list, so ipv4_pools does not hide the IPv6 pools.
     const requests = [
@@ -94,6 +106,39 @@ export class CalicoIpamSource implements AddressSource {
     } catch (e) {
       if (out.length) await this.release().catch(() => undefined);
       throw ipamFailure(e, `assigning addresses to ${this.identity.handle} on node ${this.node}`);
+    }
+    return out;
+  }
+
+  /**
+   * The addresses of `IP=`, all or none: a failure for one family releases what the other got. An
+   * address this handle already holds counts as assigned, so a repeated ADD (runtimes retry) gets
+   * the same answer instead of "in use".
+   */
+  private async assignRequested(): Promise<CniIpConfig[]> {
+    const out: CniIpConfig[] = [];
+    for (const ip of this.requested) {
+      try {
+        await this.ipam.assignIP({
+          ip,
+          handle: this.identity.handle,
+          host: this.node,
+          attrs: this.identity.ipamAttributes,
+        });
+      } catch (e) {
+        const heldByUs =
+          e instanceof Error &&
+          e.name === 'AddressInUseError' &&
+          (e as Error & { holder?: unknown }).holder === this.identity.handle;
+        if (!heldByUs) {
+          await this.release().catch(() => undefined);
+          throw ipamFailure(
+            e,
+            `assigning the requested address ${ip} (CNI_ARGS IP=) to ${this.identity.handle} on node ${this.node}`,
+          );
+        }
+      }
+      out.push({ address: hostPrefix(ip) });
     }
     return out;
   }

@@ -126,11 +126,30 @@ async function attachReplacingStale(ctx: CalicoPluginContext, wiring: VethWiring
   }
 }
 
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+
+/**
+ * A repeated ADD with `IP=` must ask for the addresses the container already has: answering with
+ * other addresses than the runtime asked for would be a silent lie, and moving a live container
+ * is DEL then ADD.
+ */
+function requireRequestedAddresses(ctx: CalicoPluginContext, have: readonly string[]): void {
+  const wanted = ctx.invocation.args.ips;
+  if (!wanted?.length || sameSet(wanted.map(hostPrefix), have)) return;
+  throw new CniError(
+    CniErrorCode.InvalidEnvironment,
+    `CNI_ARGS: IP=${wanted.join(',')} for container ${ctx.invocation.containerId}, which already has ${have.join(', ')}`,
+    'DEL the container first to give it other addresses',
+  );
+}
+
 export async function calicoAdd(ctx: CalicoPluginContext): Promise<CniResult> {
   const id = workloadIdentity(ctx.invocation, ctx.config.name, ctx.node);
   const existing = await readEndpoint(ctx, id);
   if (existing?.spec.containerID === id.containerId && existing.spec.ipNetworks?.length) {
     const addresses = existing.spec.ipNetworks.map(hostPrefix);
+    requireRequestedAddresses(ctx, addresses);
     const wiring = wiringFor(ctx, id, addresses);
     const problems = await ctx.dataplane.inspect(wiring);
     if (problems.length) {
@@ -217,9 +236,6 @@ export async function calicoDel(ctx: CalicoPluginContext): Promise<void> {
   if (first) throw first;
   ctx.log.log('info', 'container deleted', { endpoint: id.endpointName });
 }
-
-const sameSet = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
 
 export async function calicoCheck(ctx: CalicoPluginContext): Promise<void> {
   const id = workloadIdentity(ctx.invocation, ctx.config.name, ctx.node);

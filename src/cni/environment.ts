@@ -4,6 +4,7 @@
  * Parsed once, up front, so every later step works with checked values and a bad invocation is a
  * CNI error code 4 that names the variable, never a crash half way through.
  */
+import { parseIp, formatIp } from '../net/ip.js';
 import { CniError, CniErrorCode } from './spec.js';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
@@ -26,20 +27,64 @@ export interface CniArgs {
   readonly podNamespace?: string;
   readonly infraContainerId?: string;
   readonly podUid?: string;
+  /**
+   * `IP=10.0.0.5` or `IP=10.0.0.5,fd00::5`: the addresses the container must get instead of
+   * auto-assigned ones (Calico's `IP` argument; at most one per family), canonical and bare.
+   */
+  readonly ips?: readonly string[];
 }
 
-const KNOWN_ARGS: Record<string, keyof CniArgs | null> = {
+type TextArg = Exclude<keyof CniArgs, 'ips'>;
+
+const KNOWN_ARGS: Record<string, TextArg | 'ips' | null> = {
   K8S_POD_NAME: 'podName',
   K8S_POD_NAMESPACE: 'podNamespace',
   K8S_POD_INFRA_CONTAINER_ID: 'infraContainerId',
   K8S_POD_UID: 'podUid',
+  IP: 'ips',
   IgnoreUnknown: null,
 };
 
 const invalidEnv = (msg: string, details = '') => new CniError(CniErrorCode.InvalidEnvironment, msg, details);
 
-export function parseCniArgs(text: string): CniArgs {
-  const args: Record<string, string> = {};
+const IP_FORM =
+  'give bare addresses, at most one per family, comma-separated: IP=10.0.0.5 or IP=10.0.0.5,fd00::5';
+
+/** The value of `IP=`: each address checked and made canonical, at most one IPv4 and one IPv6. */
+export function parseRequestedIps(value: string): string[] {
+  const out: string[] = [];
+  const seen = new Map<4 | 6, string>();
+  for (const raw of value.split(',').map((x) => x.trim())) {
+    const ip = raw ? parseIp(raw) : undefined;
+    if (!ip)
+      throw invalidEnv(
+        raw
+          ? `CNI_ARGS: IP "${raw}" is not an IP address${raw.includes('/') ? ' (a prefix length is not allowed)' : ''}`
+          : `CNI_ARGS: IP="${value}" has an empty address`,
+        IP_FORM,
+      );
+    const text = formatIp(ip);
+    const earlier = seen.get(ip.family);
+    if (earlier)
+      throw invalidEnv(
+        `CNI_ARGS: IP asks for two IPv${ip.family} addresses (${earlier} and ${text}); a container gets one per family`,
+        IP_FORM,
+      );
+    seen.set(ip.family, text);
+    out.push(text);
+  }
+  return out;
+}
+
+/**
+ * What to do with `IP=`: `parse` checks it (ADD, CHECK); `ignore` skips it (DEL releases by handle
+ * and never reads it, and must not fail over an argument ADD already refused, or the runtime would
+ * retry the DEL for ever).
+ */
+export type RequestedIpHandling = 'parse' | 'ignore';
+
+export function parseCniArgs(text: string, requestedIps: RequestedIpHandling = 'parse'): CniArgs {
+  const args: { -readonly [K in keyof CniArgs]: CniArgs[K] } = {};
   const pairs = text
     .split(';')
     .map((p) => p.trim())
@@ -49,6 +94,7 @@ export function parseCniArgs(text: string): CniArgs {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw invalidEnv(`CNI_ARGS: "${pair}" is not KEY=VALUE`, 'separate pairs with ";"');
     const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
     const field = KNOWN_ARGS[key];
     if (field === undefined) {
       if (ignoreUnknown) continue;
@@ -57,7 +103,12 @@ export function parseCniArgs(text: string): CniArgs {
         `known keys: ${Object.keys(KNOWN_ARGS).join(', ')}; add IgnoreUnknown=1 to pass others`,
       );
     }
-    if (field) args[field] = pair.slice(eq + 1);
+    if (field === 'ips') {
+      if (requestedIps === 'ignore') continue;
+      // Two IP= pairs could only be a mistake: which one would the container get?
+      if (args.ips) throw invalidEnv('CNI_ARGS: IP is given twice', IP_FORM);
+      args.ips = parseRequestedIps(value);
+    } else if (field) args[field] = value;
   }
   return args;
 }
@@ -96,5 +147,12 @@ export function parseInvocation(env: NodeJS.ProcessEnv): CniInvocation {
       'at most 15 characters, no "/", ":" or spaces',
     );
   const cniPath = (env.CNI_PATH ?? '').split(':').filter(Boolean);
-  return { command, containerId, netns, ifname, cniPath, args: parseCniArgs(env.CNI_ARGS ?? '') };
+  return {
+    command,
+    containerId,
+    netns,
+    ifname,
+    cniPath,
+    args: parseCniArgs(env.CNI_ARGS ?? '', command === 'DEL' ? 'ignore' : 'parse'),
+  };
 }

@@ -184,7 +184,7 @@ export async function runCalicoPlugin(pe: PluginEnvironment): Promise<PluginOutc
     const identity = workloadIdentity(invocation, config.name, node);
     const addresses: AddressSource =
       config.ipam.kind === 'calico-ipam'
-        ? new CalicoIpamSource(new IpamClient(datastore), config.ipam, identity, node)
+        ? new CalicoIpamSource(new IpamClient(datastore), config.ipam, identity, node, invocation.args.ips)
         : new ExecIpamSource(
             runner,
             locatePluginInPath,
@@ -244,7 +244,13 @@ export async function runCalicoIpamPlugin(pe: PluginEnvironment): Promise<Plugin
       invocation,
       config,
       handle: identity.handle,
-      addresses: new CalicoIpamSource(new IpamClient(datastore), config.ipam, identity, node),
+      addresses: new CalicoIpamSource(
+        new IpamClient(datastore),
+        config.ipam,
+        identity,
+        node,
+        invocation.args.ips,
+      ),
     };
     switch (invocation.command) {
       case 'ADD':

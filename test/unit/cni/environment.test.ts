@@ -72,3 +72,49 @@ describe('the CNI environment', () => {
   for (const [name, text, expected] of args)
     test(`CNI_ARGS: ${name}`, () => assert.deepEqual(parseCniArgs(text), expected));
 });
+
+describe('CNI_ARGS IP=: the addresses a container must get', () => {
+  const accepted: [string, string, string[]][] = [
+    ['one IPv4 address', 'IP=10.0.0.5', ['10.0.0.5']],
+    ['one IPv6 address, made canonical', 'IP=FD00:0:0::05', ['fd00::5']],
+    ['dual stack, in the order given', 'IP=fd00::5,10.0.0.5', ['fd00::5', '10.0.0.5']],
+    ['spaces around the comma', 'IP=10.0.0.5 , fd00::5', ['10.0.0.5', 'fd00::5']],
+    ['beside IgnoreUnknown and unknown keys', 'IgnoreUnknown=1;FOO=bar;IP=10.0.0.5', ['10.0.0.5']],
+    ['beside pod identity', 'K8S_POD_NAME=p;IP=10.0.0.5', ['10.0.0.5']],
+  ];
+  for (const [name, text, ips] of accepted)
+    test(`${name}: ${text} → ${ips.join(', ')}`, () => assert.deepEqual(parseCniArgs(text).ips, ips));
+
+  const rejected: [string, string, RegExp][] = [
+    ['a name, not an address', 'IP=db.local', /IP "db\.local" is not an IP address/],
+    [
+      'an address with a prefix length',
+      'IP=10.0.0.5/24',
+      /"10\.0\.0\.5\/24" is not an IP address \(a prefix length/,
+    ],
+    ['an octet out of range', 'IP=10.0.0.256', /"10\.0\.0\.256" is not an IP address/],
+    ['an empty value', 'IP=', /IP="" has an empty address/],
+    ['a trailing comma', 'IP=10.0.0.5,', /IP="10\.0\.0\.5," has an empty address/],
+    ['two IPv4 addresses', 'IP=10.0.0.5,10.0.0.6', /two IPv4 addresses \(10\.0\.0\.5 and 10\.0\.0\.6\)/],
+    ['two IPv6 addresses', 'IP=fd00::5,fd00::6', /two IPv6 addresses \(fd00::5 and fd00::6\)/],
+    ['IP given twice', 'IP=10.0.0.5;IP=fd00::5', /IP is given twice/],
+    ['a bad address even with IgnoreUnknown', 'IgnoreUnknown=1;IP=nope', /IP "nope" is not an IP address/],
+  ];
+  for (const [name, text, message] of rejected)
+    test(`${name} (${text}) is CNI error 4 naming the value`, () => {
+      assert.throws(
+        () => parseCniArgs(text),
+        (e: unknown) => e instanceof CniError && e.code === 4 && message.test(e.message),
+      );
+    });
+
+  const byCommand: [string, string | undefined, string[] | undefined][] = [
+    ['ADD', 'IP=10.0.0.5', ['10.0.0.5']],
+    ['CHECK', 'IP=10.0.0.5', ['10.0.0.5']],
+    // DEL releases by handle and never reads IP=; it must not fail over what ADD already refused.
+    ['DEL', 'IP=not-an-address', undefined],
+  ];
+  for (const [command, cniArgs, ips] of byCommand)
+    test(`${command} with ${cniArgs} reads IP= as ${JSON.stringify(ips)}`, () =>
+      assert.deepEqual(parseInvocation({ ...base, CNI_COMMAND: command, CNI_ARGS: cniArgs }).args.ips, ips));
+});
