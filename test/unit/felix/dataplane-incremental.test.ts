@@ -114,3 +114,74 @@ describe('incremental dataplane applies', () => {
     assert.ok(cmds.includes('ipset save'), cmds.join('; '));
   });
 });
+
+/**
+ * Answers like FakeKernel, but each write (ipset restore, iptables-restore) takes a few event-loop
+ * turns and can be told to fail, and the log records when each starts and ends.
+ */
+class SlowKernel implements CommandRunner {
+  readonly log: string[] = [];
+  failing: string | undefined;
+  async run(cmd: string, args: readonly string[]): Promise<CommandResult> {
+    const write = (cmd === 'ipset' && args[0] === 'restore') || cmd === 'iptables-restore';
+    if (!write) return { code: 0, stdout: cmd === 'ip' && args.includes('show') ? '[]' : '', stderr: '' };
+    this.log.push(`start ${cmd}`);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    this.log.push(`end ${cmd}`);
+    return cmd === this.failing
+      ? { code: 1, stdout: '', stderr: `${cmd}: refused` }
+      : { code: 0, stdout: '', stderr: '' };
+  }
+}
+
+describe('the ipset write beside the iptables write', () => {
+  const rewrittenB: Chain = { name: 'cali-b', rules: [{ match: '-p udp', action: '-j DROP' }] };
+  const setZ: IpsetSpec = { name: 'cali40s:z', type: 'hash:net', family: 4, members: ['10.0.2.1'] };
+  const cases: { name: string; next: DesiredDataplane; log: string[] }[] = [
+    {
+      name: 'members of existing sets change while the rules are written',
+      next: desired([chainA, rewrittenB], [{ ...setX, members: ['10.0.0.9'] }, setY]),
+      log: ['start ipset', 'start iptables-restore', 'end ipset', 'end iptables-restore'],
+    },
+    {
+      name: 'a new set exists before the rules that may use it are written',
+      next: desired([chainA, rewrittenB], [setX, setY, setZ]),
+      log: ['start ipset', 'end ipset', 'start iptables-restore', 'end iptables-restore'],
+    },
+    {
+      name: 'a set whose type changes is rebuilt before the rules are written',
+      next: desired([chainA, rewrittenB], [{ ...setX, type: 'hash:ip' }, setY]),
+      log: ['start ipset', 'end ipset', 'start iptables-restore', 'end iptables-restore'],
+    },
+  ];
+  for (const c of cases)
+    test(c.name, async () => {
+      const kernel = new SlowKernel();
+      const dp = new Dataplane(kernel, { ipv6: false });
+      await dp.apply(desired([chainA, chainB], [setX, setY]), true);
+      kernel.log.length = 0;
+      await dp.apply(c.next, false);
+      assert.deepEqual(kernel.log, c.log);
+    });
+
+  test('a refused ipset write fails the apply only after the rules are written, and the retry rewrites the sets', async () => {
+    const kernel = new SlowKernel();
+    const dp = new Dataplane(kernel, { ipv6: false });
+    await dp.apply(desired([chainA, chainB], [setX, setY]), true);
+    kernel.log.length = 0;
+    kernel.failing = 'ipset';
+    const next = desired([chainA, rewrittenB], [{ ...setX, members: ['10.0.0.9'] }, setY]);
+    await assert.rejects(dp.apply(next, false), /ipset restore failed \(exit 1\): ipset: refused/);
+    assert.deepEqual(kernel.log, [
+      'start ipset',
+      'start iptables-restore',
+      'end ipset',
+      'end iptables-restore',
+    ]);
+    kernel.log.length = 0;
+    kernel.failing = undefined;
+    // The fake kernel reads back empty: the retry creates the sets again, then the rules wait for it.
+    await dp.apply(next, false);
+    assert.deepEqual(kernel.log, ['start ipset', 'end ipset']);
+  });
+});
