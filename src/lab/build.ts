@@ -2,7 +2,7 @@
  * `calico-lab up`: builds a scenario from real parts. Switch namespaces with a bridge per L2
  * network; host namespaces running calico-node against the lab's own datastore; router namespaces
  * running BIRD 2; workload namespaces attached to their hosts by our CNI plugin, exec'd as a runtime
- * would (cni.ts), or wired directly when the scenario fixes their address. The state file is
+ * would (cni.ts), with `IP=` in CNI_ARGS when the scenario fixes their address. The state file is
  * written after every step, so `down` can undo a half-built lab.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,10 +10,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ourProgramArgv, packageRoot } from '../programs.js';
-import { API_VERSION, loadResources, workloadEndpointName, type Resource } from '../api/index.js';
+import { API_VERSION, loadResources, type Resource } from '../api/index.js';
 import { ResourceClient } from '../datastore/resources.js';
-import { IpamClient } from '../ipam/index.js';
-import { parseIp } from '../net/ip.js';
 import type { LabScenario } from './scenario.js';
 import { layoutScenario, addressOf, type LabLayout } from './topology.js';
 import { labDir, labRunDir, readState, writeState, type LabState } from './state.js';
@@ -238,24 +236,20 @@ export async function labUp(s: LabScenario, scenarioFile: string, opts: UpOption
       }
     }
 
-    // Workloads: a namespace each, attached through our CNI plugin run as a runtime runs it (cni.ts).
-    const ipam = new IpamClient(store);
-    const cniPath = s.workloads.some((w) => !w.ip) ? installLabCniPlugins(lab, env) : '';
+    // Workloads: a namespace each, attached through our CNI plugin run as a runtime runs it (cni.ts);
+    // a fixed address is asked for with IP= in CNI_ARGS.
+    const cniPath = s.workloads.length > 0 ? installLabCniPlugins(lab, env) : '';
     for (const w of layout.workloads) {
       const spec = s.workloads.find((x) => x.name === w.name);
       if (!spec) continue;
       addNs(w.namespace);
       const hostNs = layout.nodes.find((n) => n.name === w.host)?.namespace as string;
-      if (spec.ip) {
-        await attachWithFixedAddress(client, ipam, hostNs, w, spec, spec.ip);
-        continue;
-      }
-      log(`CNI ADD ${w.name} on ${w.host}`);
+      log(`CNI ADD ${w.name} on ${w.host}${spec.ip ? ` (IP=${spec.ip})` : ''}`);
       try {
         await attachWorkloadThroughCni(
           client,
           lab,
-          labCniAttachment(state, s, w, hostNs),
+          labCniAttachment(state, s, { ...w, ...(spec.ip ? { ip: spec.ip } : {}) }, hostNs),
           spec,
           cniPath,
           env,
@@ -340,60 +334,6 @@ async function addStaticRoutes(s: LabScenario, layout: LabLayout, client: Resour
         inNs(node.namespace, 'ip', 'route', 'replace', net, 'via', shared.address);
     }
   }
-}
-
-/**
- * Workloads with a fixed `ip` in the scenario (the tenant scenarios keep the seed's 172.16.1.x) are
- * wired directly, with the plugin's wiring repeated here: Calico IPAM, and so our plugin, only hands
- * out addresses from its pools and has no way to ask for one given address outside Kubernetes.
- */
-async function attachWithFixedAddress(
-  client: ResourceClient,
-  ipam: IpamClient,
-  hostNs: string,
-  w: LabLayout['workloads'][number],
-  spec: LabScenario['workloads'][number],
-  ip: string,
-): Promise<void> {
-  const handle = `lab.${w.name}`;
-  await ipam.assignIP({ ip, handle, host: w.host, attrs: { workload: w.name, node: w.host } });
-  veth({ ns: hostNs, name: w.hostIface }, { ns: w.namespace, name: 'eth0' });
-  inNs(hostNs, 'ip', 'link', 'set', w.hostIface, 'address', 'ee:ee:ee:ee:ee:ee');
-  const bits = parseIp(ip)?.family === 6 ? 128 : 32;
-  inNs(w.namespace, 'ip', 'addr', 'add', `${ip}/${bits}`, 'dev', 'eth0');
-  inNs(w.namespace, 'ip', 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
-  inNs(w.namespace, 'ip', 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
-  inNs(
-    w.namespace,
-    'ip',
-    'neigh',
-    'add',
-    '169.254.1.1',
-    'lladdr',
-    'ee:ee:ee:ee:ee:ee',
-    'dev',
-    'eth0',
-    'nud',
-    'permanent',
-  );
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'WorkloadEndpoint',
-    metadata: {
-      name: workloadEndpointName(w.host, 'lab', w.name, 'eth0'),
-      namespace: 'default',
-      labels: { ...(spec.labels ?? {}) },
-    },
-    spec: {
-      node: w.host,
-      orchestrator: 'lab',
-      workload: w.name,
-      endpoint: w.name,
-      interfaceName: w.hostIface,
-      ipNetworks: [`${ip}/${bits}`],
-      ...(spec.profiles ? { profiles: [...spec.profiles] } : {}),
-    },
-  });
 }
 
 /**

@@ -6,6 +6,10 @@
  * creates the host side of the veth in the namespace it runs in. So every lab and the convergence
  * benchmark exercise the real plugin, its IPAM and its endpoint records, not a copy of its wiring.
  *
+ * A workload whose scenario fixes its address (the tenant scenarios keep the seed's 172.16.1.x) is
+ * attached the same way, with `IP=<address>` in CNI_ARGS, as a runtime asks Calico's plugin for a
+ * chosen address; so every lab workload is a container the plugin knows, DEL'd at `down`.
+ *
  * Each attachment is written to `cni-attachments.json` in the lab directory *before* ADD runs, so
  * `down` can DEL everything a crashed `up` or benchmark started (DEL of what is not there succeeds),
  * which releases the addresses in IPAM before the namespaces go.
@@ -48,6 +52,8 @@ export interface LabCniAttachment {
   /** CNI_NETNS: the workload namespace's path. */
   readonly netns: string;
   readonly ifname: string;
+  /** CNI_ARGS: `IP=<address>` for a workload with a fixed address, else absent. */
+  readonly args?: string;
   readonly network: LabCniNetworkConfig;
 }
 
@@ -116,6 +122,8 @@ export function cniEnvironment(
     CNI_CONTAINERID: a.containerId,
     CNI_NETNS: a.netns,
     CNI_IFNAME: a.ifname,
+    // The same CNI_ARGS on DEL as on ADD, as runtimes do (the plugin's DEL does not read IP=).
+    ...(a.args ? { CNI_ARGS: a.args } : {}),
     CNI_PATH: cniPath,
     CALICO_RUN_DIR: runDir,
   };
@@ -123,12 +131,13 @@ export function cniEnvironment(
 
 /**
  * The attachment of scenario workload `workload` on `host`: the container ID is the workload's name
- * (unique in the lab, whose datastore is its own), the interface `eth0`.
+ * (unique in the lab, whose datastore is its own), the interface `eth0`; a fixed `ip` is asked for
+ * with `IP=` in CNI_ARGS.
  */
 export function labCniAttachment(
   state: LabState,
   scenario: LabScenario,
-  w: { readonly name: string; readonly host: string; readonly namespace: string },
+  w: { readonly name: string; readonly host: string; readonly namespace: string; readonly ip?: string },
   hostNamespace: string,
 ): LabCniAttachment {
   return {
@@ -138,6 +147,7 @@ export function labCniAttachment(
     containerId: w.name,
     netns: `/var/run/netns/${w.namespace}`,
     ifname: 'eth0',
+    ...(w.ip ? { args: `IP=${w.ip}` } : {}),
     network: labCniNetworkConfig(state.datastore, scenario, w.host),
   };
 }

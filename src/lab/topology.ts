@@ -6,7 +6,6 @@
  * A member of a network gets the network's N-th address, N being its position among the members
  * (hosts first, in file order, then routers); a host's node address is its address on its first network.
  */
-import { createHash } from 'node:crypto';
 import { formatIp, parseCidr } from '../net/ip.js';
 import type { LabScenario } from './scenario.js';
 
@@ -33,13 +32,7 @@ export interface LabLayout {
     readonly name: string;
     readonly host: string;
     readonly namespace: string;
-    readonly hostIface: string;
   }[];
-}
-
-/** Calico's host-side interface name for a workload: `cali` and 11 hex characters of a hash. */
-export function workloadInterfaceName(identity: string): string {
-  return `cali${createHash('sha1').update(identity).digest('hex').slice(0, 11)}`;
 }
 
 export function labPrefix(labName: string): string {
@@ -85,7 +78,6 @@ export function layoutScenario(s: LabScenario, labName = s.name): LabLayout {
       name: w.name,
       host: w.host,
       namespace: `${prefix}-w-${w.name}`,
-      hostIface: workloadInterfaceName(`${labName}/${w.name}`),
     })),
   };
 }

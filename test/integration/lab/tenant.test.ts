@@ -4,7 +4,13 @@ import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ResourceClient } from '../../../src/datastore/resources.js';
+import type { Datastore } from '../../../src/datastore/types.js';
+import { IpamClient } from '../../../src/ipam/index.js';
 import { labMain } from '../../../src/lab/cli.js';
+import { LAB_CNI_NETWORK, readLabCniAttachments } from '../../../src/lab/cni.js';
+import { openLabDatastore } from '../../../src/lab/datastore.js';
+import { readState, type LabState } from '../../../src/lab/state.js';
 import { requireRootAndTools } from '../../support/netns.js';
 
 describe('calico-lab runs the seed tenant scenarios and leaves nothing behind', () => {
@@ -17,6 +23,13 @@ describe('calico-lab runs the seed tenant scenarios and leaves nothing behind', 
     const code = await labMain(args, { out: (t) => (out += t), err: (t) => (err += t), env: env() });
     return { code, out, err };
   };
+  /** The seed's fixed addresses, which the lab asks the CNI plugin for with IP= in CNI_ARGS. */
+  const FIXED = [
+    { workload: 'slave1-frontend1', host: 'slave1', ip: '172.16.1.1' },
+    { workload: 'slave1-frontend2', host: 'slave1', ip: '172.16.1.2' },
+    { workload: 'slave2-database', host: 'slave2', ip: '172.16.1.3' },
+  ];
+  let store: Datastore | undefined;
   const leftovers = () =>
     spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
       .stdout.split('\n')
@@ -30,6 +43,7 @@ describe('calico-lab runs the seed tenant scenarios and leaves nothing behind', 
   });
 
   after(async () => {
+    await store?.close().catch(() => undefined);
     await run('down', '--all');
     rmSync(dir, { recursive: true, force: true });
     delete process.env.CALICO_LAB_FROM_SOURCE;
@@ -49,6 +63,25 @@ describe('calico-lab runs the seed tenant scenarios and leaves nothing behind', 
     assert.match(routes.out, /^slave1 +\d+ routes$/m);
   });
 
+  test('the fixed-address workloads are CNI containers: recorded for down, IP= in CNI_ARGS, endpoints with their container ID', async () => {
+    assert.deepEqual(
+      readLabCniAttachments(lab, env()).map((a) => ({ workload: a.workload, host: a.host, args: a.args })),
+      FIXED.map((f) => ({ workload: f.workload, host: f.host, args: `IP=${f.ip}` })),
+    );
+    store = await openLabDatastore(readState(lab, env()) as LabState);
+    const weps = await new ResourceClient(store).list('WorkloadEndpoint');
+    const ipam = new IpamClient(store);
+    for (const f of FIXED) {
+      const wep = weps.find((w) => w.spec.endpoint === f.workload);
+      assert.ok(wep, `an endpoint found by the scenario name ${f.workload}`);
+      assert.deepEqual(
+        [wep.metadata.name, wep.spec.orchestrator, wep.spec.containerID, wep.spec.node, wep.spec.ipNetworks],
+        [`${f.host}-cni-${f.workload.replace(/-/g, '--')}-eth0`, 'cni', f.workload, f.host, [`${f.ip}/32`]],
+      );
+      assert.deepEqual(await ipam.ipsByHandle(`${LAB_CNI_NETWORK}.${f.workload}`), [f.ip]);
+    }
+  });
+
   test('down removes every namespace and process of the lab', async () => {
     const state = JSON.parse(readFileSync(join(dir, lab, 'state.json'), 'utf8')) as {
       processes: { pid: number }[];
@@ -59,6 +92,12 @@ describe('calico-lab runs the seed tenant scenarios and leaves nothing behind', 
     for (const p of state.processes)
       assert.equal(existsSync(`/proc/${p.pid}`), false, `process ${p.pid} is gone`);
     assert.equal(existsSync(join(dir, lab)), false);
+    // The files are gone; the connection opened while the lab was up still reads them, and so sees
+    // that the plugin's DELs gave the fixed addresses back and removed the endpoints.
+    assert.ok(store, 'the datastore was opened by the test before');
+    const ipam = new IpamClient(store);
+    for (const f of FIXED) assert.equal((await ipam.lookupIP(f.ip)).state, 'free', `${f.ip} released`);
+    assert.deepEqual(await new ResourceClient(store).list('WorkloadEndpoint'), []);
   });
 
   test('tenant-fixed: with the profile in the right order 3306 opens and 80 stays closed', async () => {

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { WorkloadEndpoint } from '../../../src/api/types.js';
+import { parseInvocation } from '../../../src/cni/environment.js';
 import { parseCalicoConfig } from '../../../src/cni/network-config.js';
 import {
   cniEnvironment,
@@ -92,6 +93,40 @@ describe('a lab workload is one container to the plugin', () => {
   test('the plugin runs in the host namespace with the host as node name', () => {
     assert.equal(attachment.hostNamespace, 'cl-demo-h2');
     assert.equal(attachment.network.nodename, 'h2');
+  });
+});
+
+describe('a workload with a fixed address asks the plugin for it with IP= in CNI_ARGS', () => {
+  const tenant = scenario('tenant');
+  const fixed = tenant.workloads.filter((w) => w.ip);
+  test('the tenant scenario fixes the seed’s 172.16.1.x for all three workloads', () =>
+    assert.deepEqual(
+      fixed.map((w) => w.ip),
+      ['172.16.1.1', '172.16.1.2', '172.16.1.3'],
+    ));
+  for (const w of fixed)
+    for (const command of ['ADD', 'DEL'] as const)
+      test(`${command} of ${w.name}: CNI_ARGS IP=${w.ip}, which the plugin reads as that address`, () => {
+        const a = labCniAttachment(
+          stateWith({ type: 'sqlite', path: '/tmp/lab.sqlite' }),
+          tenant,
+          { name: w.name, host: w.host, namespace: `cl-demo-w-${w.name}`, ...(w.ip ? { ip: w.ip } : {}) },
+          `cl-demo-${w.host}`,
+        );
+        const env = cniEnvironment(command, a, '/lab/cni-bin', '/lab/run');
+        assert.equal(env.CNI_ARGS, `IP=${w.ip}`);
+        // DEL ignores IP= (it releases by handle); ADD must get exactly the scenario's address.
+        assert.deepEqual(parseInvocation(env).args.ips, command === 'ADD' ? [w.ip] : undefined);
+      });
+  test('a workload without a fixed address passes no CNI_ARGS', () => {
+    const a = labCniAttachment(
+      stateWith({ type: 'sqlite', path: '/tmp/lab.sqlite' }),
+      scenario('mesh'),
+      { name: 'w-h2', host: 'h2', namespace: 'cl-demo-w-w-h2' },
+      'cl-demo-h2',
+    );
+    assert.equal(a.args, undefined);
+    assert.equal('CNI_ARGS' in cniEnvironment('ADD', a, '/lab/cni-bin', '/lab/run'), false);
   });
 });
 
