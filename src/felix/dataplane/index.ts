@@ -2,14 +2,8 @@
  * The dataplane: one `apply(desired)` that brings the kernel to the desired state through the
  * drivers, in the order that never leaves a rule pointing at a missing set: ipsets created/updated,
  * then iptables (v4, v6), then unused ipsets destroyed, then routes and interface settings.
- * When the ipset update only adds and removes members of sets that exist, it runs alongside the
- * iptables write instead of before it: no rule can find such a set missing, and the two are
- * separate kernel transactions either way (the rules could already see new members with old
- * chains in between), so only the wait goes away, not an ordering anything relies on. A label
- * change that moves an endpoint to other policies needs both, and the iptables one is the long one.
  * A failing step throws after the earlier steps completed; the caller retries with backoff, and since
- * each driver forgets what it wrote when its command fails (and reads the kernel back next time),
- * a retry redoes only what is still missing.
+ * each driver diffs against the kernel, a retry redoes only what is still missing.
  */
 import type { CommandRunner } from '../../kernel/runner.js';
 import type { DesiredDataplane } from '../model.js';
@@ -51,17 +45,17 @@ export class Dataplane {
    * update costs only its own changes.
    */
   async apply(desired: DesiredDataplane, full = true): Promise<ApplyReport> {
-    const planned = await this.ipsets.planEnsure(desired.ipsets, full);
-    const setsWritten = planned.createsSets ? Promise.resolve(await planned.run()) : planned.run();
-    const tablesWritten = this.applyTables(desired, full);
-    // Both settle before either failure is raised, so no command is still running when the caller retries.
-    const [setsResult, tablesResult] = await Promise.allSettled([setsWritten, tablesWritten]);
-    if (setsResult.status === 'rejected') throw setsResult.reason;
-    if (tablesResult.status === 'rejected') throw tablesResult.reason;
-    const sets = setsResult.value;
-    const { rules, chainsWritten } = tablesResult.value;
-    let changed = sets.changed || tablesResult.value.changed;
-    // `planEnsure` read the kernel at the start of this apply when `full`; its view is current.
+    const sets = await this.ipsets.ensure(desired.ipsets, full);
+    let rules = 0;
+    let chainsWritten = 0;
+    let changed = sets.changed;
+    for (const driver of this.iptables) {
+      const r = await driver.apply(desired.iptables[driver.version], full);
+      rules += r.rules;
+      chainsWritten += r.chainsWritten;
+      changed ||= r.changed;
+    }
+    // `ensure` read the kernel at the start of this apply when `full`; its view is current.
     changed = (await this.ipsets.prune(desired.ipsets, false)) || changed;
     const routes = await this.routes.apply(desired.routes, full);
     const sysctlErrors = await this.sysctls.apply(desired.interfaces, full);
@@ -73,22 +67,6 @@ export class Dataplane {
       routesChanged: routes.changed,
       warnings: [...routes.errors, ...sysctlErrors],
     };
-  }
-
-  private async applyTables(
-    desired: DesiredDataplane,
-    full: boolean,
-  ): Promise<{ rules: number; chainsWritten: number; changed: boolean }> {
-    let rules = 0;
-    let chainsWritten = 0;
-    let changed = false;
-    for (const driver of this.iptables) {
-      const r = await driver.apply(desired.iptables[driver.version], full);
-      rules += r.rules;
-      chainsWritten += r.chainsWritten;
-      changed ||= r.changed;
-    }
-    return { rules, chainsWritten, changed };
   }
 
   /** Removes all our chains, hooks and sets (routes stay: they belong to live workloads). */

@@ -75,19 +75,6 @@ export function planIpsetPrune(desired: readonly IpsetSpec[], actual: Map<string
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 
-export interface SetUpdateReport {
-  readonly changed: boolean;
-  /** Members in all desired sets. */
-  readonly members: number;
-}
-
-export interface PlannedSetUpdate {
-  /** True when a set is created or rebuilt (a new type), not only given or relieved of members. */
-  readonly createsSets: boolean;
-  /** Writes the update (one `ipset restore`, none if nothing differs). */
-  readonly run: () => Promise<SetUpdateReport>;
-}
-
 export class IpsetDriver {
   /** Our sets as we last wrote them; trusted between full applies, which read the kernel back. */
   private cache: Map<string, SavedSet> | undefined;
@@ -123,41 +110,27 @@ export class IpsetDriver {
   }
 
   /** Phase 1: create and update; returns the number of members programmed. */
-  async ensure(desired: readonly IpsetSpec[], full = true): Promise<SetUpdateReport> {
-    return (await this.planEnsure(desired, full)).run();
-  }
-
-  /**
-   * Phase 1 in two steps: what it takes (after reading the kernel if `full`), then `run` to write
-   * it. Split so the caller can see whether the update creates a set (then rules that use it must
-   * wait for it) or only changes members of sets that exist (which no rule can notice missing).
-   */
-  async planEnsure(desired: readonly IpsetSpec[], full = true): Promise<PlannedSetUpdate> {
+  async ensure(desired: readonly IpsetSpec[], full = true): Promise<{ changed: boolean; members: number }> {
     const actual = await this.read(full);
     const applied = this.appliedMembers;
+    // The same member array as last time says nothing about the type: a set rebuilt with another
+    // type (and the same members) must not be skipped.
     const unchanged = (s: IpsetSpec) => {
       const have = applied.get(s.name) === s.members ? actual.get(s.name) : undefined;
       return have !== undefined && have.type === s.type && have.family === familyOf(s);
     };
     const todo = desired.filter((s) => !unchanged(s));
     const input = planIpsetEnsure(todo, actual);
-    const createsSets = todo.some((s) => {
-      const have = actual.get(s.name);
-      return !have || have.type !== s.type || have.family !== familyOf(s);
-    });
-    const run = async (): Promise<SetUpdateReport> => {
-      await this.restore(input);
-      for (const s of todo) {
-        actual.set(s.name, {
-          type: s.type,
-          family: s.family === 4 ? 'inet' : 'inet6',
-          members: new Set(s.members.map(canonicalMember)),
-        });
-        this.appliedMembers.set(s.name, s.members);
-      }
-      return { changed: input.length > 0, members: desired.reduce((n, s) => n + s.members.length, 0) };
-    };
-    return { createsSets, run };
+    await this.restore(input);
+    for (const s of todo) {
+      actual.set(s.name, {
+        type: s.type,
+        family: s.family === 4 ? 'inet' : 'inet6',
+        members: new Set(s.members.map(canonicalMember)),
+      });
+      this.appliedMembers.set(s.name, s.members);
+    }
+    return { changed: input.length > 0, members: desired.reduce((n, s) => n + s.members.length, 0) };
   }
 
   /** Phase 2: destroy our sets that nothing wants. */

@@ -134,24 +134,30 @@ class SlowKernel implements CommandRunner {
   }
 }
 
-describe('the ipset write beside the iptables write', () => {
+describe('the ipset write before the iptables write', () => {
   const rewrittenB: Chain = { name: 'cali-b', rules: [{ match: '-p udp', action: '-j DROP' }] };
   const setZ: IpsetSpec = { name: 'cali40s:z', type: 'hash:net', family: 4, members: ['10.0.2.1'] };
+  const sequential = ['start ipset', 'end ipset', 'start iptables-restore', 'end iptables-restore'];
   const cases: { name: string; next: DesiredDataplane; log: string[] }[] = [
     {
-      name: 'members of existing sets change while the rules are written',
+      name: 'members of existing sets change before the rules are written',
       next: desired([chainA, rewrittenB], [{ ...setX, members: ['10.0.0.9'] }, setY]),
-      log: ['start ipset', 'start iptables-restore', 'end ipset', 'end iptables-restore'],
+      log: sequential,
     },
     {
       name: 'a new set exists before the rules that may use it are written',
       next: desired([chainA, rewrittenB], [setX, setY, setZ]),
-      log: ['start ipset', 'end ipset', 'start iptables-restore', 'end iptables-restore'],
+      log: sequential,
     },
     {
-      name: 'a set whose type changes is rebuilt before the rules are written',
+      name: 'a set whose type changes (same member array) is rebuilt before the rules are written',
       next: desired([chainA, rewrittenB], [{ ...setX, type: 'hash:ip' }, setY]),
-      log: ['start ipset', 'end ipset', 'start iptables-restore', 'end iptables-restore'],
+      log: sequential,
+    },
+    {
+      name: 'unchanged sets with changed rules run only the iptables write',
+      next: desired([chainA, rewrittenB], [setX, setY]),
+      log: ['start iptables-restore', 'end iptables-restore'],
     },
   ];
   for (const c of cases)
@@ -164,7 +170,7 @@ describe('the ipset write beside the iptables write', () => {
       assert.deepEqual(kernel.log, c.log);
     });
 
-  test('a refused ipset write fails the apply only after the rules are written, and the retry rewrites the sets', async () => {
+  test('a refused ipset write fails the apply before any rule is written; the retry reads the kernel back', async () => {
     const kernel = new SlowKernel();
     const dp = new Dataplane(kernel, { ipv6: false });
     await dp.apply(desired([chainA, chainB], [setX, setY]), true);
@@ -172,16 +178,11 @@ describe('the ipset write beside the iptables write', () => {
     kernel.failing = 'ipset';
     const next = desired([chainA, rewrittenB], [{ ...setX, members: ['10.0.0.9'] }, setY]);
     await assert.rejects(dp.apply(next, false), /ipset restore failed \(exit 1\): ipset: refused/);
-    assert.deepEqual(kernel.log, [
-      'start ipset',
-      'start iptables-restore',
-      'end ipset',
-      'end iptables-restore',
-    ]);
+    assert.deepEqual(kernel.log, ['start ipset', 'end ipset']);
     kernel.log.length = 0;
     kernel.failing = undefined;
-    // The fake kernel reads back empty: the retry creates the sets again, then the rules wait for it.
+    // The fake kernel reads back empty: the retry creates both sets again, then writes the rules.
     await dp.apply(next, false);
-    assert.deepEqual(kernel.log, ['start ipset', 'end ipset']);
+    assert.deepEqual(kernel.log, sequential);
   });
 });
