@@ -6,7 +6,8 @@
  * hand-driven peer on 127.0.0.2 that sends N IPv4 /24s in full 4,096-octet UPDATEs (one attribute
  * set, as the BIRD announcer of bench/bgp does) and End-of-RIB. It prints the heap (after a full
  * GC), the external/array-buffer memory and the RSS at each stage, the highest heap seen while the
- * table came in, and the bytes per prefix the table keeps; `--snapshot` also writes a heap snapshot
+ * table came in, the bytes per prefix the table keeps (the whole speaker, and the RIB fed the same
+ * UPDATEs on its own); `--snapshot` also writes a heap snapshot
  * after the table and lists the object kinds that hold the most.
  *
  * The peer's pre-encoded UPDATEs (about 5 octets per prefix) live in the same process and are
@@ -37,6 +38,7 @@ import {
   type BgpMessage,
 } from '../../src/bgp/wire/index.js';
 import { Origin, type Prefix } from '../../src/bgp/types.js';
+import { Rib } from '../../src/bgp/rib/index.js';
 
 const OUR_ADDRESS = '127.0.0.1';
 const PEER_ADDRESS = '127.0.0.2';
@@ -131,6 +133,45 @@ function encodeTable(n: number): Buffer[] {
     nextHop: NEXT_HOP,
   };
   return [...encodeUpdates(attrs, tablePrefixes(n), CTX), encodeEndOfRib('ipv4', CTX)];
+}
+
+/**
+ * The RIB alone: the same UPDATEs decoded and announced into a Rib with one eBGP peer (flushed
+ * every 8,192 prefixes, as the speaker does within a burst), nothing else kept. Returns the heap it
+ * holds per prefix after a full GC.
+ */
+function ribOnlyBytesPerPrefix(n: number): number {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const rib = new Rib({ routerId: OUR_ADDRESS, localAs: OUR_AS });
+  rib.peerUp(
+    {
+      address: PEER_ADDRESS,
+      routerId: PEER_ADDRESS,
+      asn: PEER_AS,
+      families: ['ipv4'],
+      localNextHops: { ipv4: OUR_ADDRESS },
+    },
+    Date.now(),
+  );
+  let pending = 0;
+  for (const frame of encodeTable(n)) {
+    const m = decodeMessage(frame, CTX);
+    if (m.type !== 'update') continue;
+    for (const a of m.announced) {
+      rib.announce(PEER_ADDRESS, a.prefixes, a.attributes, Date.now());
+      pending += a.prefixes.length;
+    }
+    if (pending >= 8192) {
+      rib.flush();
+      pending = 0;
+    }
+  }
+  rib.flush();
+  if (rib.size !== n) throw new Error(`RIB holds ${rib.size} prefixes, expected ${n}`);
+  gc();
+  const bytes = process.memoryUsage().heapUsed - before;
+  return Math.round(bytes / n);
 }
 
 /** Accepts the speaker's connection, answers its OPEN, and resolves with the socket once Established. */
@@ -270,6 +311,7 @@ async function main(): Promise<void> {
       N +
       tableBytes / N,
   );
+  const ribOnly = ribOnlyBytesPerPrefix(N);
   const result = {
     benchmark: 'bgp-memory: one peer sends N IPv4 /24s to an in-process BgpAgent (fake ip), memory by stage',
     node: process.version,
@@ -289,13 +331,16 @@ async function main(): Promise<void> {
     peakRssMB: MB(peakRss),
     rssGrowthMB: Math.round((MB(peakRss) - atEstablished.rssMB) * 10) / 10,
     retainedBytesPerPrefix: retainedPerPrefix,
+    /** The Rib alone (no speaker, no FIB): its share of the retained bytes. */
+    ribOnlyBytesPerPrefix: ribOnly,
     stages: [start, atEstablished, afterTableLive, afterTable],
     ...(snapshot ? { snapshotTop: snapshot.top } : {}),
     ...(allocations ? { allocationSites: allocations } : {}),
   };
   console.log(
     `N=${N}: RIB ${result.ribMs} ms, kernel ${result.kernelMs} ms, CPU ${result.cpuSec} s, peak heap ${result.peakHeapUsedMB} MB, ` +
-      `peak RSS ${result.peakRssMB} MB (growth ${result.rssGrowthMB} MB), retained ${retainedPerPrefix} B/prefix, ` +
+      `peak RSS ${result.peakRssMB} MB (growth ${result.rssGrowthMB} MB), retained ${retainedPerPrefix} B/prefix ` +
+      `(the RIB alone: ${ribOnly}), ` +
       `${kernel.batches} FIB batches (largest ${result.largestFibBatchMB} MB)`,
   );
   console.log('stage | heapUsed MB | heapTotal MB | external MB | arrayBuffers MB | RSS MB');
