@@ -504,9 +504,10 @@ static void handle_line(char *line) {
 static char *in;
 static size_t in_start, in_len, in_cap;
 
-/* Reads what stdin holds (waiting for some when `block`); returns 1 at end of input. */
+/* Reads what stdin holds (waiting for some when `block`), a few reads at most so that writing
+ * keeps up while calico-node streams; returns 1 at end of input. */
 static int slurp_stdin(int block) {
-  for (;;) {
+  for (int reads = 0; reads < 4; reads++) {
     struct pollfd p = {.fd = 0, .events = POLLIN};
     int ready = poll(&p, 1, block ? -1 : 0);
     if (ready < 0 && errno == EINTR) continue;
@@ -530,6 +531,7 @@ static int slurp_stdin(int block) {
     if (n == 0) return 1;
     in_len += (size_t)n;
   }
+  return 0;
 }
 
 static int input_has_line(void) {
