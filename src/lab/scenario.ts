@@ -49,7 +49,10 @@ export interface LabRouter {
 export interface LabWorkload {
   readonly name: string;
   readonly host: string;
-  /** A fixed address; without it the address comes from IPAM. */
+  /**
+   * A fixed address, which the lab asks the CNI plugin for with `IP=` (so it must lie in one of the
+   * scenario's pools); without it IPAM picks one.
+   */
   readonly ip?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly profiles?: readonly string[];

@@ -25,7 +25,8 @@ import { firstReply } from '../../../bench/convergence/flows.js';
 import { requireRootAndTools } from '../../support/netns.js';
 
 /**
- * Lab workloads without a fixed address are containers to our `calico` CNI plugin: `up` execs it as
+ * Lab workloads are containers to our `calico` CNI plugin (those with a fixed address too, through
+ * `IP=`: see tenant.test.ts); here the addresses come from IPAM. `up` execs the plugin as
  * a runtime does, the endpoint it writes gets the scenario's labels and profiles, and `down` DELs
  * every one before the namespaces go. Two hosts in a BGP mesh; two workloads with the allow-all
  * profile and two with none, which keep the profile the plugin gives its network (ingress only from
