@@ -65,6 +65,11 @@ export function ipamFailure(e: unknown, what: string): CniError {
   }
 }
 
+/** IPAM's AddressInUseError for an address that `handle` itself holds (by name, as `ipamFailure`). */
+function isHeldBy(e: unknown, handle: string): boolean {
+  return e instanceof Error && e.name === 'AddressInUseError' && 'holder' in e && e.holder === handle;
+}
+
 export class CalicoIpamSource implements AddressSource {
   /**
    * `requested`: the addresses of `IP=` in CNI_ARGS (bare, at most one per family). When given they
@@ -126,11 +131,7 @@ export class CalicoIpamSource implements AddressSource {
           attrs: this.identity.ipamAttributes,
         });
       } catch (e) {
-        const heldByUs =
-          e instanceof Error &&
-          e.name === 'AddressInUseError' &&
-          (e as Error & { holder?: unknown }).holder === this.identity.handle;
-        if (!heldByUs) {
+        if (!isHeldBy(e, this.identity.handle)) {
           await this.release().catch(() => undefined);
           throw ipamFailure(
             e,
