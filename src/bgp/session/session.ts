@@ -78,12 +78,27 @@ interface Connection {
   readonly fsm: BgpFsm;
   socket: net.Socket | undefined;
   framer: MessageFramer;
+  /** Messages read from the socket and not yet handled (see `onData`). */
+  inbox: Buffer[];
+  /** Index of the next message in `inbox` to handle. */
+  inboxAt: number;
+  /** A turn of handling is scheduled. */
+  draining: boolean;
   readonly timers: Map<TimerName, () => void>;
 }
 
 /** Before the OPENs are exchanged only OPEN, NOTIFICATION and KEEPALIVE are legal; AS size is moot. */
 const PRE_OPEN_CONTEXT: CodecContext = { fourOctetAs: false };
 const CLOSE_GRACE_MS = 1000;
+/**
+ * Longest stretch of message handling before the session lets the event loop run (and read the
+ * socket, answer the status socket, fire timers). A full table takes seconds to handle; handled
+ * in one go, the socket is not read meanwhile, the kernel's receive window closes, and the peer's
+ * TCP backs off its zero-window probes exponentially, adding idle seconds once we are ready again
+ * (seen with BIRD sending 100k routes). The raw messages wait in `inbox` instead: about five
+ * octets per IPv4 route.
+ */
+const HANDLING_SLICE_MS = 10;
 
 const STATE_RANK: Readonly<Record<FsmState, number>> = {
   Idle: 0,
@@ -299,6 +314,9 @@ export class BgpSession {
       fsm: new BgpFsm(config),
       socket: undefined,
       framer: new MessageFramer(),
+      inbox: [],
+      inboxAt: 0,
+      draining: false,
       timers: new Map(),
     };
   }
@@ -406,11 +424,16 @@ export class BgpSession {
   private attach(conn: Connection, socket: net.Socket): void {
     conn.socket = socket;
     conn.framer = new MessageFramer();
+    conn.inbox = [];
+    conn.inboxAt = 0;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (conn.socket === socket) this.onData(conn, chunk);
     });
     const fail = (): void => {
+      if (conn.socket !== socket) return;
+      // What the peer sent before the connection went (a NOTIFICATION, last UPDATEs) comes first.
+      this.handleInbox(conn, Infinity);
       if (conn.socket === socket) this.run(conn, { type: 'TcpConnectionFails' });
     };
     socket.on('error', (e: Error) => {
@@ -445,36 +468,76 @@ export class BgpSession {
     if (socket !== undefined && !socket.destroyed) socket.write(bytes);
   }
 
+  /**
+   * Splits the chunk into messages at once (a bad header ends the connection, after the messages
+   * before it), and handles them in turns of at most HANDLING_SLICE_MS, in order.
+   */
   private onData(conn: Connection, chunk: Buffer): void {
     let frames: Buffer[];
     try {
       frames = conn.framer.push(chunk);
     } catch (e) {
       if (!(e instanceof BgpProtocolError)) throw e;
+      this.handleInbox(conn, Infinity);
+      if (conn.socket === undefined) return;
       this.emit('protocolError', { direction: conn.direction, error: e });
       this.run(conn, { type: 'BGPHeaderErr', error: e.notification });
       return;
     }
-    for (const frame of frames) {
-      if (conn.socket === undefined) return; // the connection was dropped by an earlier message
-      let message: BgpMessage;
-      try {
-        message = decodeMessage(frame, conn.fsm.negotiated?.codec ?? PRE_OPEN_CONTEXT);
-      } catch (e) {
-        if (!(e instanceof BgpProtocolError)) throw e;
-        this.emit('protocolError', { direction: conn.direction, error: e });
-        const code = e.notification.code;
-        const type =
-          code === ErrorCode.MessageHeader
-            ? 'BGPHeaderErr'
-            : code === ErrorCode.OpenMessage
-              ? 'BGPOpenMsgErr'
-              : 'UpdateMsgErr';
-        this.run(conn, { type, error: e.notification });
-        continue;
+    for (const frame of frames) conn.inbox.push(frame);
+    if (conn.draining || conn.inbox.length === conn.inboxAt) return;
+    conn.draining = true;
+    setImmediate(() => {
+      conn.draining = false;
+      this.handleInbox(conn, HANDLING_SLICE_MS);
+    });
+  }
+
+  /** Handles queued messages for up to `budgetMs`, and schedules the rest. */
+  private handleInbox(conn: Connection, budgetMs: number): void {
+    const socket = conn.socket;
+    const until = budgetMs === Infinity ? Infinity : performance.now() + budgetMs;
+    while (conn.inboxAt < conn.inbox.length) {
+      // The connection was dropped by an earlier message (or replaced): the rest is moot.
+      if (conn.socket === undefined || conn.socket !== socket) {
+        conn.inbox = [];
+        conn.inboxAt = 0;
+        return;
       }
-      this.onMessage(conn, message);
+      const frame = conn.inbox[conn.inboxAt++]!;
+      this.handleFrame(conn, frame);
+      if (performance.now() >= until) break;
     }
+    if (conn.inboxAt === conn.inbox.length) {
+      conn.inbox = [];
+      conn.inboxAt = 0;
+    } else if (!conn.draining) {
+      conn.draining = true;
+      setImmediate(() => {
+        conn.draining = false;
+        this.handleInbox(conn, HANDLING_SLICE_MS);
+      });
+    }
+  }
+
+  private handleFrame(conn: Connection, frame: Buffer): void {
+    let message: BgpMessage;
+    try {
+      message = decodeMessage(frame, conn.fsm.negotiated?.codec ?? PRE_OPEN_CONTEXT);
+    } catch (e) {
+      if (!(e instanceof BgpProtocolError)) throw e;
+      this.emit('protocolError', { direction: conn.direction, error: e });
+      const code = e.notification.code;
+      const type =
+        code === ErrorCode.MessageHeader
+          ? 'BGPHeaderErr'
+          : code === ErrorCode.OpenMessage
+            ? 'BGPOpenMsgErr'
+            : 'UpdateMsgErr';
+      this.run(conn, { type, error: e.notification });
+      return;
+    }
+    this.onMessage(conn, message);
   }
 
   private onMessage(conn: Connection, message: BgpMessage): void {
