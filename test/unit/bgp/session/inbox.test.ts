@@ -1,0 +1,85 @@
+// Received messages wait in the connection's inbox and are handled in short turns (so a full table
+// does not hold the event loop); nothing the peer sent may be lost or reordered when its connection
+// goes right after: 200k routes take many turns, and the close must wait for them.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BgpListener, BgpSession, type PeerConfig } from '../../../../src/bgp/session/index.js';
+import { encodeUpdates } from '../../../../src/bgp/wire/index.js';
+import { Origin, type Prefix } from '../../../../src/bgp/types.js';
+import { peerOpen, RawPeer } from './raw-peer.js';
+
+const CONFIG: PeerConfig = {
+  localAs: 65001,
+  routerId: '10.0.0.1',
+  peerAs: 65002,
+  peerAddress: '127.0.0.2',
+  passive: true,
+};
+const CTX = { fourOctetAs: true };
+const ATTRS = {
+  origin: Origin.IGP,
+  asPath: [{ type: 'sequence' as const, asns: [65002] }],
+  nextHop: '192.0.2.2',
+};
+
+function table(n: number): Prefix[] {
+  return Array.from({ length: n }, (_, i) => ({
+    family: 'ipv4' as const,
+    address: `${11 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0`,
+    length: 24,
+  }));
+}
+
+async function establishedPair(): Promise<{
+  session: BgpSession;
+  peer: RawPeer;
+  cleanup: () => Promise<void>;
+}> {
+  const listener = new BgpListener({ address: '127.0.0.1', port: 0 });
+  const { port } = await listener.listen();
+  const session = new BgpSession(CONFIG);
+  listener.addSession(session);
+  session.start();
+  const peer = await RawPeer.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+  const up = new Promise((resolve) => session.on('established', resolve));
+  peer.send(peerOpen(65002, '10.0.0.2'));
+  peer.send({ type: 'keepalive' });
+  await up;
+  return {
+    session,
+    peer,
+    cleanup: async () => {
+      peer.destroy();
+      await session.stop();
+      await listener.close();
+    },
+  };
+}
+
+describe('BgpSession handles received messages in turns', { timeout: 30_000 }, () => {
+  test('UPDATEs sent just before the peer closes are all delivered, before the session goes down', async () => {
+    const { session, peer, cleanup } = await establishedPair();
+    try {
+      const events: string[] = [];
+      let prefixes = 0;
+      session.on('update', (u) => {
+        events.push('update');
+        for (const a of u.announced) prefixes += a.prefixes.length;
+      });
+      const down = new Promise<void>((resolve) =>
+        session.on('down', () => {
+          events.push('down');
+          resolve();
+        }),
+      );
+      const messages = encodeUpdates(ATTRS, table(200_000), CTX);
+      peer.socket.end(Buffer.concat(messages));
+      await down;
+      assert.equal(prefixes, 200_000);
+      assert.equal(events.at(-1), 'down');
+      assert.equal(events.filter((e) => e === 'update').length, messages.length);
+    } finally {
+      await cleanup();
+    }
+  });
+});
