@@ -30,7 +30,8 @@
  * (alternating) and keeps the run with the shortest time to kernel; every run is in the JSON.
  *
  * Usage: node --import tsx bench/bgp/run.ts [--repeat R] [N ...]   writes bench/results/bgp.json
- *   (BENCH_BGP_TRACE=1 prints each poll)
+ *   (BENCH_BGP_TRACE=1 prints each poll; BENCH_BGP_NODE_FLAGS adds node flags to calico-node, e.g.
+ *   "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc")
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -69,6 +70,8 @@ const SIZES = sizes.length > 0 ? sizes : [10_000, 100_000, 500_000];
 const TIMEOUT_MS = 15 * 60_000;
 /** BENCH_BGP_TRACE=1 prints every poll: how the RIB and the kernel fill. */
 const TRACE = process.env.BENCH_BGP_TRACE === '1';
+/** BENCH_BGP_NODE_FLAGS: extra node flags for calico-node (--cpu-prof, --trace-gc, --heapsnapshot-signal=SIGUSR2). */
+const NODE_FLAGS = (process.env.BENCH_BGP_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const TICKS_PER_SEC = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 type ReceiverKind = 'calico' | 'bird';
@@ -314,6 +317,7 @@ function startCalicoNode(
       'exec',
       ns,
       node,
+      ...NODE_FLAGS,
       ...argv,
       '--node',
       nodeName,
