@@ -239,13 +239,6 @@ function readTlsFiles(options: EtcdConnectionOptions): IOptions['credentials'] |
   return credentials;
 }
 
-/** Parses ETCD_TIMEOUT: "5s", "1500ms", "2m", or a bare number of seconds (as etcdctl's flags read). */
-export function parseEtcdTimeout(raw: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(raw);
-  if (!match) throw new ConfigError(`ETCD_TIMEOUT "${raw}" is not a duration; use e.g. 5s, 1500ms or 2m`);
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  const ms = unit === 'ms' ? value : unit === 's' ? value * 1_000 : value * 60_000;
-  if (ms <= 0) throw new ConfigError(`ETCD_TIMEOUT "${raw}" must be more than zero`);
-  return ms;
-}
+// Kept here for callers that import it from the connection module; it lives apart so that reading
+// the setting does not load the etcd client.
+export { parseEtcdTimeout } from './etcd-timeout.js';

@@ -3,8 +3,7 @@
  * config.ts) unless given a complete one, and returns a ready `Datastore`.
  */
 import { type DatastoreConfig, type ResolveOptions, ConfigError, resolveDatastoreConfig } from './config.js';
-import { parseEtcdTimeout } from './etcd-connection.js';
-import { EtcdDatastore } from './etcd.js';
+import { parseEtcdTimeout } from './etcd-timeout.js';
 import { MemoryDatastore } from './memory.js';
 import { SqliteDatastore } from './sqlite.js';
 import type { Datastore } from './types.js';
@@ -27,6 +26,9 @@ export async function openDatastore(config: OpenDatastoreOptions = {}): Promise<
     case 'etcdv3': {
       // ETCD_TIMEOUT bounds every etcd call; it is not part of calicoctl.cfg, so it comes from the environment.
       const env = isConfig(config) ? process.env : (config.env ?? process.env);
+      // Loaded only here: the etcd client and its gRPC stack cost ~25 MB of resident memory, which a
+      // calico-node or CNI call on SQLite should not carry.
+      const { EtcdDatastore } = await import('./etcd.js');
       return EtcdDatastore.open({
         endpoints: cfg.etcdEndpoints ?? [],
         username: cfg.etcdUsername,
