@@ -31,7 +31,8 @@
  *
  * Usage: node --import tsx bench/bgp/run.ts [--repeat R] [N ...]   writes bench/results/bgp.json
  *   (BENCH_BGP_TRACE=1 prints each poll; BENCH_BGP_NODE_FLAGS adds node flags to calico-node, e.g.
- *   "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc")
+ *   "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"; BENCH_BGP_OUT writes the JSON elsewhere, for
+ *   diagnostic runs that must not replace the committed results)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -632,7 +633,8 @@ async function main(): Promise<void> {
     kernelWithin1_5x: (r.ratio.kernel ?? Infinity) <= 1.5,
     memoryWithin3x: (r.ratio.peakRss ?? Infinity) <= 3,
   }));
-  const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'bgp.json');
+  const out =
+    process.env.BENCH_BGP_OUT ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'bgp.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
