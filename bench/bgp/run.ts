@@ -23,6 +23,8 @@
  * processes included (our `ip -batch` or netlink coprocess, which BIRD does in-process): /proc is
  * sampled every 5 ms and the sample at Established is the last one before it. Peak RSS is VmHWM,
  * plus the coprocess's own VmHWM for ours.
+ * While a receiver takes the table, the announcer's control socket is poked every poll, so BIRD's
+ * lost wake-up before its last UPDATE (`nudgeAnnouncer`) does not land on one receiver only.
  * Polling resolution grows with N and is reported. Both receivers run one after the other, never
  * together, on this 2-core machine shared with other work; the load average is recorded.
  *
@@ -251,6 +253,31 @@ class BirdControl {
   }
 }
 
+/**
+ * Keeps the announcer's event loop awake while a receiver takes the table: a `show status` on its
+ * control socket every few ms, replies discarded. BIRD 2.0.12 as the sender holds its last UPDATE
+ * (the routes of its final export step, 16 of 10k here) until something wakes its poll() — a
+ * packet from the receiver, a blocked socket becoming writable, a timer — which took 0.4-1.5 s in
+ * half the 10k runs, always when the receiver had nothing to send after the burst (ours sends its
+ * End-of-RIB at once; a BIRD receiver sends its own late, which wakes the announcer). Seen with
+ * tcpdump and `ss -ti` on the announcer: the bytes were not written, TCP was idle. Both
+ * receivers get the same nudge, so the clock measures the receiver, not the announcer's wake-up.
+ */
+function nudgeAnnouncer(announcer: BgpRouter, everyMs: number): () => void {
+  // The router keeps its control socket in its own directory (test/support/bgp-peers.ts).
+  const dir = (announcer as unknown as { dir?: unknown }).dir;
+  const path = typeof dir === 'string' ? join(dir, 'bird.ctl') : '';
+  if (!existsSync(path)) throw new Error(`benchmark: no control socket of the announcing BIRD at '${path}'`);
+  const socket = createConnection(path);
+  socket.on('data', () => undefined);
+  socket.on('error', () => undefined);
+  const timer = setInterval(() => socket.write('show status\n'), everyMs);
+  return () => {
+    clearInterval(timer);
+    socket.destroy();
+  };
+}
+
 async function until(
   what: string,
   probe: () => Promise<boolean> | boolean,
@@ -472,6 +499,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
   const dir = mkdtempSync(join(tmpdir(), 'calico-ts-bench-bgp-'));
   let announcer: BgpRouter | undefined;
   let receiver: Receiver | undefined;
+  let stopNudging: (() => void) | undefined;
   const pollMs = n <= 10_000 ? 5 : n <= 100_000 ? 20 : 50;
   try {
     const rcv = lab.addNamespace('rcv');
@@ -493,6 +521,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
     receiver = kind === 'calico' ? await calicoReceiver(lab, rcv, dir) : await birdReceiver(lab, rcv, dir);
     const r = receiver;
     const samples = sampleProcess(r.pid());
+    stopNudging = nudgeAnnouncer(announcer, pollMs);
     let t0 = 0;
     await until(
       `${kind} is Established`,
@@ -537,6 +566,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
       pollMs,
     };
   } finally {
+    stopNudging?.();
     await receiver?.stop().catch(() => undefined);
     await announcer?.stop().catch(() => undefined);
     lab.cleanup();
