@@ -3,8 +3,11 @@ export { KernelFib, planRouteOp, type FibSyncReport, type KernelFibOptions } fro
 export {
   canonicalPrefix,
   familyOfPrefix,
+  fibPrefixKey,
+  fibPrefixText,
   normalizeNextHops,
   type FibFamily,
+  type FibPrefixKey,
 } from './canonical-route-text.js';
 export {
   BGP_ROUTE_PROTO,

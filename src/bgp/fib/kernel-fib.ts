@@ -19,9 +19,13 @@
  * is; the other routes of the batch stand. When the outcome of a write is not known at all (answers
  * lost, the writer died), the family's cache is dropped and the report asks for a full sync.
  *
- * One map per family holds, per prefix, what we want and what we believe the kernel has (one
- * entry, not two maps: a full table is 500k prefixes, and each map insert and lookup shows in the
- * time to kernel); changed entries queue themselves, so a send never searches for them.
+ * Memory: a full table is 500k prefixes, so nothing here is an object or a string per prefix.
+ * A prefix is a key (the RIB's packed number for IPv4, text for IPv6), next-hop lists are shared
+ * (normalizeNextHops interns them), and a family keeps three structures: the wanted list per
+ * key, the keys whose kernel state differs from what is wanted (with what the kernel has: the
+ * exceptions, empty once everything is written), and the queue of keys changed since the last
+ * send. A key absent from `differs` has in the kernel exactly what it wants, so a settled table
+ * costs one map slot per prefix.
  *
  * Our routes carry protocol number 81 (`ip route ... proto 81`), ours alone: Felix's workload and
  * blackhole routes are proto 80, BIRD's are proto bird (12), so we list and delete exactly ours.
@@ -29,10 +33,12 @@
  */
 import type { CommandRunner } from '../../kernel/runner.js';
 import {
-  canonicalPrefix,
-  familyOfPrefix,
+  familyOfKey,
+  fibPrefixKey,
+  fibPrefixText,
   normalizeNextHops,
   type FibFamily,
+  type FibPrefixKey,
 } from './canonical-route-text.js';
 import { BGP_ROUTE_PROTO, IpBatchRouteWriter, type FibRoute } from './ip-batch-route-writer.js';
 import type { RouteOp, RouteWriteResult, RouteWriter, RouteWriterKind } from './route-writer.js';
@@ -85,26 +91,25 @@ export interface KernelFibOptions {
   readonly writer?: RouteWriter;
 }
 
-/** One prefix: what we want, what we believe the kernel has, and whether it waits to be sent. */
-interface FibEntry {
-  readonly prefix: string;
-  want: readonly string[] | undefined;
-  have: readonly string[] | undefined;
-  queued: boolean;
-}
+/** What `differs` records for a prefix of which the kernel has no route of ours. */
+const ABSENT = null;
+type KernelHops = readonly string[] | typeof ABSENT;
 
 /** The prefixes of one family. `known` is false until the kernel was read (and after it was lost). */
 interface FamilyTable {
-  readonly entries: Map<string, FibEntry>;
-  queue: FibEntry[];
+  /** Prefix → the next hops we want (shared lists). */
+  readonly wants: Map<FibPrefixKey, readonly string[]>;
+  /** Prefix → what we believe the kernel has, for the prefixes where it is not what we want. */
+  readonly differs: Map<FibPrefixKey, KernelHops>;
+  /** Prefixes changed since the last send (a prefix may repeat; planning it twice is harmless). */
+  queue: FibPrefixKey[];
   known: boolean;
-  wanted: number;
 }
 
 export class KernelFib {
   private readonly tables = new Map<FibFamily, FamilyTable>([
-    [4, { entries: new Map(), queue: [], known: false, wanted: 0 }],
-    [6, { entries: new Map(), queue: [], known: false, wanted: 0 }],
+    [4, { wants: new Map(), differs: new Map(), queue: [], known: false }],
+    [6, { wants: new Map(), differs: new Map(), queue: [], known: false }],
   ]);
   private readonly families: readonly FibFamily[];
   private readonly writer: RouteWriter;
@@ -128,26 +133,25 @@ export class KernelFib {
   /** Desired next hops for a prefix; none (or an empty list) means no route of ours. */
   set(prefix: string, nextHops: Iterable<string>): void {
     const hops = normalizeNextHops(nextHops);
-    this.want(canonicalPrefix(prefix), hops.length > 0 ? hops : undefined);
+    this.want(fibPrefixKey(prefix), hops.length > 0 ? hops : undefined);
   }
 
   delete(prefix: string): void {
-    this.want(canonicalPrefix(prefix), undefined);
+    this.want(fibPrefixKey(prefix), undefined);
   }
 
   /** The routes we want, for status and tests. */
   routes(): FibRoute[] {
     const out: FibRoute[] = [];
     for (const table of this.tables.values()) {
-      for (const e of table.entries.values())
-        if (e.want !== undefined) out.push({ prefix: e.prefix, nextHops: e.want });
+      for (const [key, hops] of table.wants) out.push({ prefix: fibPrefixText(key), nextHops: hops });
     }
     return out;
   }
 
   get size(): number {
     let n = 0;
-    for (const table of this.tables.values()) n += table.wanted;
+    for (const table of this.tables.values()) n += table.wants.size;
     return n;
   }
 
@@ -168,10 +172,11 @@ export class KernelFib {
       await this.settle();
       for (const family of this.families) {
         const routes = await this.writer.readRoutes(family);
+        const table = this.table(family);
         this.learnKernel(family, routes);
         for (const [prefix, hops] of routes) {
           all.set(prefix, hops);
-          this.enqueue(this.table(family), this.entry(family, prefix));
+          table.queue.push(fibPrefixKey(prefix));
         }
       }
     } finally {
@@ -223,8 +228,7 @@ export class KernelFib {
   /** Removes every route of ours from the kernel (a clean stop without graceful restart). */
   async removeAll(): Promise<FibSyncReport> {
     for (const table of this.tables.values()) {
-      for (const e of table.entries.values()) e.want = undefined;
-      table.wanted = 0;
+      table.wants.clear();
       table.known = false;
     }
     return this.sync(true);
@@ -236,31 +240,42 @@ export class KernelFib {
     await this.writer.close();
   }
 
-  private want(prefix: string, hops: readonly string[] | undefined): void {
-    const family = familyOfPrefix(prefix);
+  /** What we believe the kernel has for a prefix. */
+  private have(table: FamilyTable, key: FibPrefixKey): KernelHops {
+    const differing = table.differs.get(key);
+    if (differing !== undefined) return differing;
+    return table.wants.get(key) ?? ABSENT;
+  }
+
+  private want(key: FibPrefixKey, hops: readonly string[] | undefined): void {
+    const family = familyOfKey(key);
     const table = this.table(family);
-    let e = table.entries.get(prefix);
-    if (e === undefined) {
-      if (hops === undefined) return; // neither wanted nor (as far as we know) there
-      e = { prefix, want: undefined, have: undefined, queued: false };
-      table.entries.set(prefix, e);
-    }
-    if (e.want !== undefined) table.wanted--;
-    if (hops !== undefined) table.wanted++;
-    e.want = hops;
-    if (this.programs(family)) this.enqueue(table, e);
+    const have = this.have(table, key);
+    if (hops === undefined) table.wants.delete(key);
+    else table.wants.set(key, hops);
+    if (have === ABSENT ? hops === undefined : hops !== undefined && sameHops(have, hops))
+      table.differs.delete(key);
+    else table.differs.set(key, have);
+    if (this.programs(family)) table.queue.push(key);
   }
 
   /** The kernel's listing becomes what we believe it has, for every prefix of the family. */
   private learnKernel(family: FibFamily, routes: ReadonlyMap<string, readonly string[]>): void {
     const table = this.table(family);
-    for (const e of table.entries.values()) e.have = undefined;
-    for (const [prefix, hops] of routes) this.entry(family, prefix).have = hops;
+    const listed = new Map<FibPrefixKey, readonly string[]>();
+    for (const [prefix, hops] of routes) listed.set(fibPrefixKey(prefix), hops);
+    table.differs.clear();
+    for (const [key, hops] of table.wants) {
+      const there = listed.get(key);
+      if (there === undefined) table.differs.set(key, ABSENT);
+      else if (!sameHops(there, hops)) table.differs.set(key, there);
+    }
+    for (const [key, hops] of listed) if (!table.wants.has(key)) table.differs.set(key, hops);
     table.known = true;
   }
 
   /**
-   * Operations for the queued entries (every entry of the families in `whole`), with the cache
+   * Operations for the queued prefixes (every prefix of the families in `whole`), with the cache
    * updated as if they land; refusals are folded in when the answers come.
    */
   private planQueued(whole: ReadonlySet<FibFamily>): RouteOp[] {
@@ -269,16 +284,17 @@ export class KernelFib {
       const table = this.table(family);
       const queue = table.queue;
       table.queue = [];
-      for (const e of queue) e.queued = false;
       if (!table.known) continue; // unreadable: the next sync reads it again, whole
-      for (const e of whole.has(family) ? table.entries.values() : queue) {
-        const op = planRouteOp(e.prefix, e.want, e.have);
-        if (op !== undefined) {
-          e.have = e.want;
-          ops.push(op);
-        }
-        // Neither wanted nor in the kernel: forgotten (a refusal of the delete brings it back).
-        if (e.want === undefined && e.have === undefined && !e.queued) table.entries.delete(e.prefix);
+      // Every prefix that is not as wanted sits in `differs`: a whole pass need look nowhere else.
+      const keys = whole.has(family) ? [...table.differs.keys()] : queue;
+      for (const key of keys) {
+        const have = table.differs.get(key);
+        if (have === undefined) continue; // as wanted already (planned earlier in this pass)
+        const prefix = fibPrefixText(key);
+        const op = planRouteOp(prefix, table.wants.get(key), have ?? undefined);
+        if (op !== undefined) ops.push(op);
+        // Now as wanted, or neither wanted nor in the kernel: forgotten (a refusal brings it back).
+        table.differs.delete(key);
       }
     }
     return ops;
@@ -303,13 +319,14 @@ export class KernelFib {
     for (const f of result.failed) {
       if (f.op.kind === 'delete' && f.errno === ESRCH) continue;
       if (++o.refused <= MAX_ERRORS_LISTED) o.errors.push(`${describeOp(f.op)}: ${f.error}`);
-      const family = familyOfPrefix(f.op.prefix);
-      const e = this.entry(family, f.op.prefix);
-      e.have = UNKNOWN_NEXT_HOPS;
+      const key = fibPrefixKey(f.op.prefix);
+      // Differs from any real set, so the next change rewrites it; not queued: the periodic full
+      // sync retries it.
+      this.table(familyOfKey(key)).differs.set(key, UNKNOWN_NEXT_HOPS);
     }
     if (result.unknown !== undefined) {
       if (!o.errors.includes(result.unknown)) o.errors.push(result.unknown);
-      for (const op of ops) this.table(familyOfPrefix(op.prefix)).known = false;
+      for (const op of ops) this.table(familyOfKey(fibPrefixKey(op.prefix))).known = false;
       o.resyncNeeded = true;
     }
   }
@@ -326,23 +343,6 @@ export class KernelFib {
         ? [...o.errors, `and ${o.refused - MAX_ERRORS_LISTED} more routes refused`]
         : o.errors;
     return { changed: o.changed, errors, resyncNeeded: o.resyncNeeded };
-  }
-
-  private enqueue(table: FamilyTable, e: FibEntry): void {
-    if (e.queued) return;
-    e.queued = true;
-    table.queue.push(e);
-  }
-
-  /** The entry of a prefix, created (wanting nothing) when there is none. */
-  private entry(family: FibFamily, prefix: string): FibEntry {
-    const table = this.table(family);
-    let e = table.entries.get(prefix);
-    if (e === undefined) {
-      e = { prefix, want: undefined, have: undefined, queued: false };
-      table.entries.set(prefix, e);
-    }
-    return e;
   }
 
   private programs(family: FibFamily): boolean {

@@ -29,3 +29,4 @@ export type { ImportPolicy, ImportRejection, ImportContext } from './import-rule
 export { multipathNextHops } from './next-hops.js';
 export type { NextHop } from './next-hops.js';
 export { AttributeInterner, attributesKey } from './attribute-interner.js';
+export { ipv4PrefixKey, formatPrefixKey, type PrefixKey } from './prefix-key.js';

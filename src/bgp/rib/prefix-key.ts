@@ -58,6 +58,11 @@ export function prefixKey(prefix: Prefix): PrefixKey {
       `RIB: prefix ${prefix.address}/${length} is not an IPv4 prefix; the codec must give dotted-quad addresses with a length 0-32`,
     );
   }
+  return ipv4PrefixKey(address, length);
+}
+
+/** The key of IPv4 `address/length` (address as an unsigned 32-bit number; host bits ignored). */
+export function ipv4PrefixKey(address: number, length: number): number {
   const network = length === 0 ? 0 : Math.floor(address / 2 ** (32 - length));
   return 2 ** length + network;
 }

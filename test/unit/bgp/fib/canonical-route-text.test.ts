@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalPrefix, familyOfPrefix, normalizeNextHops } from '../../../../src/bgp/fib/index.js';
+import {
+  canonicalPrefix,
+  familyOfPrefix,
+  fibPrefixKey,
+  fibPrefixText,
+  normalizeNextHops,
+} from '../../../../src/bgp/fib/index.js';
 
 const PREFIXES: { input: string; canonical: string }[] = [
   { input: '10.65.1.0/26', canonical: '10.65.1.0/26' },
@@ -30,3 +36,35 @@ const HOPS: { input: string[]; normalized: string[] }[] = [
 for (const row of HOPS)
   test(`next hops ${row.input.join(',') || '(none)'} normalize to ${row.normalized.join(',') || '(none)'}`, () =>
     assert.deepEqual(normalizeNextHops(row.input), row.normalized));
+
+const KEYS: { input: string; key: number | string; text: string }[] = [
+  {
+    input: '10.65.1.0/26',
+    key: 2 ** 26 + (((10 << 24) | (65 << 16) | (1 << 8)) >>> 6),
+    text: '10.65.1.0/26',
+  },
+  {
+    input: '10.65.1.5/26',
+    key: 2 ** 26 + (((10 << 24) | (65 << 16) | (1 << 8)) >>> 6),
+    text: '10.65.1.0/26',
+  },
+  { input: '0.0.0.0/0', key: 1, text: '0.0.0.0/0' },
+  { input: '10.66.0.7', key: 2 ** 32 + ((10 << 24) | (66 << 16) | 7), text: '10.66.0.7/32' },
+  { input: '255.255.255.255/32', key: 2 ** 33 - 1, text: '255.255.255.255/32' },
+  { input: 'FD00:0065:0:0::/64', key: 'fd00:65::/64', text: 'fd00:65::/64' },
+];
+for (const row of KEYS)
+  test(`prefix ${row.input} is filed under ${String(row.key)} and listed as ${row.text}`, () => {
+    assert.equal(fibPrefixKey(row.input), row.key);
+    assert.equal(fibPrefixText(fibPrefixKey(row.input)), row.text);
+  });
+
+test('the same set of next hops, in any order or spelling, is one shared frozen list', () => {
+  const a = normalizeNextHops(['10.0.0.3', '10.0.0.2']);
+  const b = normalizeNextHops(['10.0.0.2', '10.0.0.3', '10.0.0.2']);
+  const c = normalizeNextHops(['10.0.0.2']);
+  assert.equal(a, b);
+  assert.notEqual(a, c);
+  assert.equal(c, normalizeNextHops(['10.0.0.2']));
+  assert.ok(Object.isFrozen(a));
+});

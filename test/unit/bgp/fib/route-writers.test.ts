@@ -94,6 +94,45 @@ describe('KernelFib over a route writer', () => {
     assert.deepEqual(report.errors, [], 'a delete of a route that is not there (ESRCH) meets the goal');
   });
 
+  test('a refused prefix set again to the same next hops is rewritten; an incremental sync leaves it, a full one retries', async () => {
+    const writer = new FakeWriter();
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    fib.set('10.65.2.0/26', ['10.0.0.2']);
+    writer.refusedHop = '10.0.0.2';
+    await fib.sync();
+    writer.refusedHop = '192.168.9.9';
+    const writes = writer.writes.length;
+    await fib.sync();
+    assert.equal(writer.writes.length, writes, 'a refused route waits for its next change or a full sync');
+    fib.set('10.65.2.0/26', ['10.0.0.2']);
+    await fib.sync();
+    assert.deepEqual([...writer.table], [['10.65.2.0/26', ['10.0.0.2']]]);
+    writer.table.clear();
+    writer.refusedHop = '10.0.0.2';
+    fib.set('10.65.2.0/26', ['10.0.0.3']);
+    fib.set('10.65.2.0/26', ['10.0.0.2']);
+    await fib.sync();
+    writer.refusedHop = '192.168.9.9';
+    await fib.sync(true);
+    assert.deepEqual([...writer.table], [['10.65.2.0/26', ['10.0.0.2']]]);
+  });
+
+  test('a prefix changed and changed back before a send costs no write', async () => {
+    const writer = new FakeWriter();
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    await fib.sync();
+    const writes = writer.writes.length;
+    fib.set('10.65.1.0/26', ['10.0.0.3']);
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    fib.set('10.65.9.0/26', ['10.0.0.2']);
+    fib.delete('10.65.9.0/26');
+    const report = await fib.sync();
+    assert.equal(report.changed, 0);
+    assert.equal(writer.writes.length, writes);
+    assert.deepEqual(fib.routes(), [{ prefix: '10.65.1.0/26', nextHops: ['10.0.0.2'] }]);
+  });
+
   test('when the writer loses track, the report asks for a full sync and the next sync reads the kernel', async () => {
     const writer = new FakeWriter();
     const fib = new KernelFib(noRunner, { ipv6: false, writer });
