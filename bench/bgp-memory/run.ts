@@ -7,7 +7,7 @@
  * set, as the BIRD announcer of bench/bgp does) and End-of-RIB. It prints the heap (after a full
  * GC), the external/array-buffer memory and the RSS at each stage, the highest heap seen while the
  * table came in, the bytes per prefix the table keeps (the whole speaker, and the RIB fed the same
- * UPDATEs on its own); `--snapshot` also writes a heap snapshot
+ * UPDATEs on its own); `--snapshot` also writes a heap snapshot (`--snapshot-mid`: one half-way)
  * after the table and lists the object kinds that hold the most.
  *
  * The peer's pre-encoded UPDATEs (about 5 octets per prefix) live in the same process and are
@@ -50,7 +50,15 @@ const CTX = { fourOctetAs: true };
 
 const args = process.argv.slice(2);
 const SNAPSHOT = args.includes('--snapshot');
-const ALLOCATIONS = args.includes('--allocations');
+/**
+ * `--allocations`: allocation sites of everything allocated while the table came in; `--promoted`:
+ * only of what survived the young generation (promoted to the old one, which only a full GC frees:
+ * this is what makes the heap grow while the table arrives).
+ */
+const PROMOTED = args.includes('--promoted');
+const ALLOCATIONS = PROMOTED || args.includes('--allocations');
+/** A heap snapshot half-way through the table: what is live (not garbage) while it streams in. */
+const SNAPSHOT_MID = args.includes('--snapshot-mid');
 const sizes = args.map(Number).filter((n) => n > 0);
 const N = sizes[0] ?? 500_000;
 
@@ -275,6 +283,7 @@ async function main(): Promise<void> {
   for (const m of table) socket.write(m);
   let tRib: number | undefined;
   let tKernel: number | undefined;
+  let midSnapshot: { file: string; top: { name: string; count: number; selfMB: number }[] } | undefined;
   const deadline = Date.now() + 10 * 60_000;
   while (tRib === undefined || tKernel === undefined) {
     if (Date.now() > deadline)
@@ -282,6 +291,11 @@ async function main(): Promise<void> {
     sample();
     if (tRib === undefined && accepted() >= N) tRib = performance.now() - t0;
     if (tKernel === undefined && kernel.routes >= N) tKernel = performance.now() - t0;
+    if (SNAPSHOT_MID && midSnapshot === undefined && accepted() >= N / 2) {
+      const file = join(tmpdir(), `bgp-memory-${N}-mid.heapsnapshot`);
+      writeHeapSnapshot(file);
+      midSnapshot = { file, top: summarizeSnapshot(file) };
+    }
     await sleep(5);
   }
   const cpu = process.cpuUsage(cpu0);
@@ -335,6 +349,7 @@ async function main(): Promise<void> {
     ribOnlyBytesPerPrefix: ribOnly,
     stages: [start, atEstablished, afterTableLive, afterTable],
     ...(snapshot ? { snapshotTop: snapshot.top } : {}),
+    ...(midSnapshot ? { midSnapshotTop: midSnapshot.top } : {}),
     ...(allocations ? { allocationSites: allocations } : {}),
   };
   console.log(
@@ -348,8 +363,14 @@ async function main(): Promise<void> {
     console.log([s.stage, s.heapUsedMB, s.heapTotalMB, s.externalMB, s.arrayBuffersMB, s.rssMB].join(' | '));
   }
   if (allocations) {
-    console.log('\nallocated while the table came in (sampled, garbage included): MB | function | where');
+    console.log(
+      `\n${PROMOTED ? 'promoted to the old generation' : 'allocated'} while the table came in (sampled, garbage included): MB | function | where`,
+    );
     for (const a of allocations) console.log(`${a.MB} | ${a.fn} | ${a.where}`);
+  }
+  if (midSnapshot) {
+    console.log(`\nheap snapshot half-way: ${midSnapshot.file}\nkind | count | self MB`);
+    for (const t of midSnapshot.top) console.log(`${t.name} | ${t.count} | ${t.selfMB}`);
   }
   if (snapshot) {
     console.log(`\nheap snapshot: ${snapshot.file}\nkind | count | self MB`);
@@ -376,7 +397,7 @@ async function startAllocationSampling(): Promise<{
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 4096,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: !PROMOTED,
   } as object);
   return {
     stop: async () => {

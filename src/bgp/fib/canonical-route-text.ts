@@ -110,6 +110,11 @@ const sharedLists = new Map<string, readonly string[]>();
 
 /** Canonical, de-duplicated, sorted next-hop addresses (a shared, frozen list). */
 export function normalizeNextHops(hops: Iterable<string>): readonly string[] {
+  // The common case, one next hop, looks its shared list up without building one.
+  if (Array.isArray(hops) && hops.length === 1) {
+    const shared = sharedLists.get(canonicalNextHop(hops[0] as string));
+    if (shared !== undefined) return shared;
+  }
   const out: string[] = [];
   for (const hop of hops) {
     const canonical = canonicalNextHop(hop);

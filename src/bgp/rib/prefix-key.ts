@@ -81,8 +81,16 @@ export function prefixFromKey(key: PrefixKey): Prefix {
   return { family: 'ipv4', address: formatIPv4(network * 2 ** (32 - length)), length };
 }
 
+/** `/0` … `/32`, so the text of a key is one concatenation. */
+const LENGTH_TEXT: readonly string[] = Array.from({ length: 33 }, (_, i) => `/${i}`);
+
+/**
+ * `a.b.c.d/len` of a key, made straight from the number (no Prefix object on the way): the FIB
+ * and the speaker format every prefix of a table.
+ */
 export function formatPrefixKey(key: PrefixKey): string {
   if (typeof key === 'string') return key;
-  const p = prefixFromKey(key);
-  return `${p.address}/${p.length}`;
+  const length = key >= TWO_POW_32 ? 32 : 31 - Math.clz32(key);
+  const network = key - 2 ** length;
+  return formatIPv4(network * 2 ** (32 - length)) + (LENGTH_TEXT[length] as string);
 }

@@ -10,31 +10,29 @@ import type { AddressFamily, Prefix } from '../types.js';
 const OCTET_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
 /**
- * Dotted-quad text of an unsigned 32-bit value. Runs once per prefix in bulk transfers (decoding,
- * and the RIB handing routes to the FIB), so it concatenates table entries rather than formatting.
+ * The text of the first two octets with their dots (`10.65.`) and of the last two (`1.0`), made
+ * once each on first use: an address is then one concatenation of two cached halves instead of
+ * seven of octets and dots, each of which allocated an intermediate string. A full table is 500k
+ * addresses formatted at least twice (decoding, and the RIB handing routes to the FIB).
  */
+const HIGH_HALF_TEXT: (string | undefined)[] = new Array<string | undefined>(65536);
+const LOW_HALF_TEXT: (string | undefined)[] = new Array<string | undefined>(65536);
+
+function highHalfText(half: number): string {
+  return (HIGH_HALF_TEXT[half] ??= OCTET_TEXT[half >>> 8]! + '.' + OCTET_TEXT[half & 255]! + '.');
+}
+
+function lowHalfText(half: number): string {
+  return (LOW_HALF_TEXT[half] ??= OCTET_TEXT[half >>> 8]! + '.' + OCTET_TEXT[half & 255]!);
+}
+
+/** Dotted-quad text of an unsigned 32-bit value. */
 export function ipv4Text(value: number): string {
-  return (
-    OCTET_TEXT[Math.floor(value / 16777216) & 255]! +
-    '.' +
-    OCTET_TEXT[(value >>> 16) & 255]! +
-    '.' +
-    OCTET_TEXT[(value >>> 8) & 255]! +
-    '.' +
-    OCTET_TEXT[value & 255]!
-  );
+  return highHalfText(Math.floor(value / 65536) & 0xffff) + lowHalfText(value & 0xffff);
 }
 
 export function readIPv4(buf: Buffer, at: number): string {
-  return (
-    OCTET_TEXT[buf[at]!]! +
-    '.' +
-    OCTET_TEXT[buf[at + 1]!]! +
-    '.' +
-    OCTET_TEXT[buf[at + 2]!]! +
-    '.' +
-    OCTET_TEXT[buf[at + 3]!]!
-  );
+  return highHalfText((buf[at]! << 8) | buf[at + 1]!) + lowHalfText((buf[at + 2]! << 8) | buf[at + 3]!);
 }
 
 export function readIPv6(buf: Buffer, at: number): string {
