@@ -257,6 +257,16 @@ export class BgpSession {
     this.run(conn, { type: 'SendUpdates', messages: [encodeMessage(message, negotiated.codec)] });
   }
 
+  /**
+   * Messages the peer sent are waiting to be handled (a burst is being taken in turns): a receiver
+   * can hold back work that is better done once per burst than once per turn.
+   */
+  get receiving(): boolean {
+    for (const c of [this.outgoing, this.incoming])
+      if (c !== undefined && c.inboxAt < c.inbox.length) return true;
+    return false;
+  }
+
   /** Octets written but not yet handed to the kernel; a sender of a full table can pace on it. */
   get sendBufferBytes(): number {
     return this.establishedConnection()?.socket?.writableLength ?? 0;

@@ -10,7 +10,8 @@
  * 8538 drops our routes at once). The originated prefixes (affine blocks plus borrowed workload
  * addresses) are diffed into the RIB the same way.
  *
- * Session events go into the RIB; a flush (coalesced: one per turn of the event loop at most)
+ * Session events go into the RIB; a flush (coalesced: one per turn of the event loop at most, and
+ * while a session is still taking a burst of UPDATEs one per 100 ms, see flush-pacing.ts)
  * sends each peer its UPDATEs and hands the Loc-RIB changes to the FIB, which writes the kernel
  * in one `ip -batch` and repairs drift on a periodic full sync.
  *
@@ -47,6 +48,7 @@ import {
 import { CeaseSubcode, formatAsPath, type UpdateMessage } from '../wire/index.js';
 import type { Prefix } from '../types.js';
 import { calicoExportPolicy } from './export-filter.js';
+import { flushDue } from './flush-pacing.js';
 import { diffPrefixes, originatedPrefixes, prefixText } from './origination.js';
 import { sessionNextHops } from './next-hop-self.js';
 import { SpeakerInputs, resourceKeyParts, type InputUpdate } from './inputs.js';
@@ -95,12 +97,6 @@ export interface BgpAgentMetrics {
 }
 
 const DEFAULT_RESTART_TIME_SEC = 120;
-/**
- * A full table arrives as one long burst that the session decodes within one turn of the event
- * loop (1.5 s for 500k routes), so the flush queued for the next turn would reach the FIB only at
- * the end: within a burst, the RIB is flushed this often, and the FIB writes beside the stream.
- */
-const FLUSH_WITHIN_BURST_MS = 20;
 
 /** One configured peer and its running session. */
 interface PeerEntry {
@@ -626,7 +622,6 @@ export class BgpAgent {
       for (const a of u.announced) rib.announce(id, a.prefixes, a.attributes, now);
     }
     this.queueFlush();
-    if (this.clock.now() - this.lastFlushAt >= FLUSH_WITHIN_BURST_MS) this.flush();
   }
 
   private onDown(entry: PeerEntry, down: SessionDown, removed: boolean): void {
@@ -658,8 +653,18 @@ export class BgpAgent {
     this.flushQueued = true;
     setImmediate(() => {
       this.flushQueued = false;
-      if (!this.stopped) this.flush();
+      if (this.stopped) return;
+      const burst = { receiving: this.receiving(), msSinceLastFlush: this.clock.now() - this.lastFlushAt };
+      // Asked again after the session's next turn (queued behind it), until the burst is taken.
+      if (flushDue(burst)) this.flush();
+      else this.queueFlush();
     });
+  }
+
+  /** Some session still has received messages waiting (see flush-pacing.ts). */
+  private receiving(): boolean {
+    for (const entry of this.peers.values()) if (entry.session.receiving) return true;
+    return false;
   }
 
   private flush(): void {

@@ -82,4 +82,26 @@ describe('BgpSession handles received messages in turns', { timeout: 30_000 }, (
       await cleanup();
     }
   });
+
+  test('receiving is true while messages of a burst wait to be handled, and false once the last is', async () => {
+    const { session, peer, cleanup } = await establishedPair();
+    try {
+      const messages = encodeUpdates(ATTRS, table(50_000), CTX);
+      const seen: boolean[] = [];
+      const all = new Promise<void>((resolve) =>
+        session.on('update', () => {
+          seen.push(session.receiving);
+          if (seen.length === messages.length) resolve();
+        }),
+      );
+      peer.socket.write(Buffer.concat(messages));
+      await all;
+      // One socket read carries many UPDATEs: the rest of it waits in the inbox behind the first.
+      assert.equal(seen[0], true);
+      assert.equal(seen.at(-1), false);
+      assert.equal(session.receiving, false);
+    } finally {
+      await cleanup();
+    }
+  });
 });
