@@ -33,11 +33,12 @@
  *
  * Usage: node --import tsx bench/bgp/run.ts [--repeat R] [N ...]   writes bench/results/bgp.json
  *   (BENCH_BGP_TRACE=1 prints each poll; BENCH_BGP_NODE_FLAGS adds node flags to calico-node, e.g.
- *   "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"; BENCH_BGP_OUT writes the JSON elsewhere, for
+ *   "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc", BENCH_BGP_NODE_OUTPUT=file keeps its output; BENCH_BGP_OUT writes the JSON elsewhere, for
  *   diagnostic runs that must not replace the committed results)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -75,6 +76,8 @@ const TIMEOUT_MS = 15 * 60_000;
 const TRACE = process.env.BENCH_BGP_TRACE === '1';
 /** BENCH_BGP_NODE_FLAGS: extra node flags for calico-node (--cpu-prof, --trace-gc, --heapsnapshot-signal=SIGUSR2). */
 const NODE_FLAGS = (process.env.BENCH_BGP_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+/** BENCH_BGP_NODE_OUTPUT: a file that gets calico-node's stdout and stderr (e.g. --trace-gc lines). */
+const NODE_OUTPUT = process.env.BENCH_BGP_NODE_OUTPUT;
 const TICKS_PER_SEC = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 type ReceiverKind = 'calico' | 'bird';
@@ -359,8 +362,12 @@ function startCalicoNode(
     { cwd: packageRoot(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (NODE_OUTPUT !== undefined) appendFileSync(NODE_OUTPUT, d);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   return {
     child,
     output: () => output,
@@ -458,8 +465,12 @@ async function birdReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Rec
     },
   );
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (NODE_OUTPUT !== undefined) appendFileSync(NODE_OUTPUT, d);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const pid = child.pid ?? 0;
   const control = new BirdControl(sock);
   const birdc = async (command: string): Promise<string> => {

@@ -51,6 +51,20 @@ export function encodeRouteOp(seq: number, op: RouteOp): string {
   }
 }
 
+/**
+ * The operation of a line `encodeRouteOp` made (without its newline): a write keeps its text, not
+ * its operation objects, while it waits for the answers, and maps a refusal back through this.
+ */
+export function decodeRouteOpLine(line: string): RouteOp {
+  const words = line.split(' ');
+  const prefix = words[2];
+  if (prefix !== undefined && words[0] === 'A' && words.length > 3) {
+    return { kind: 'replace', prefix, nextHops: words.slice(3) };
+  }
+  if (prefix !== undefined && words[0] === 'D' && words.length === 3) return { kind: 'delete', prefix };
+  throw new Error(`fib writer: ${JSON.stringify(line)} is not a route operation line`);
+}
+
 export function encodeBarrier(seq: number): string {
   checkSeq(seq);
   return `B ${seq}\n`;

@@ -24,6 +24,7 @@ export { FIB_WRITER_PROGRAM, routeWriterFor, type RouteWriterChoice } from './ch
 export {
   encodeBarrier,
   encodeListRequest,
+  decodeRouteOpLine,
   encodeRouteOp,
   parseWriterReply,
   LineSplitter,

@@ -22,6 +22,7 @@ import {
   MAX_WRITER_SEQ,
   encodeBarrier,
   encodeListRequest,
+  decodeRouteOpLine,
   encodeRouteOp,
   parseWriterReply,
   type WriterReply,
@@ -40,9 +41,17 @@ export interface NetlinkRouteWriterOptions {
   readonly answerMsPerOp?: number;
 }
 
+/**
+ * A write waiting for its barrier. It keeps the text it sent, not the operations: a table
+ * streaming in has tens of thousands of operations in flight, and their objects (with their
+ * prefix strings) outlived V8's young generation only to be collected later by a full GC. A
+ * refusal, which is rare, finds its operation by parsing its line back.
+ */
 interface PendingWrite {
   readonly firstSeq: number;
-  readonly ops: readonly RouteOp[];
+  readonly count: number;
+  readonly text: string;
+  lines?: readonly string[];
   readonly failed: RouteOpFailure[];
   readonly resolve: (r: RouteWriteResult) => void;
   readonly timer: NodeJS.Timeout;
@@ -102,13 +111,16 @@ export class NetlinkRouteWriter implements RouteWriter {
     const restarted = this.unreportedDeath;
     this.unreportedDeath = undefined;
     return new Promise<RouteWriteResult>((resolve) => {
+      const count = ops.length;
       const timer = setTimeout(
-        () => this.presumeHung(`no answer for ${ops.length} route operations`),
-        this.answerTimeout(ops.length),
+        () => this.presumeHung(`no answer for ${count} route operations`),
+        this.answerTimeout(count),
       );
+      const text = parts.join('');
       this.writes.set(barrier, {
         firstSeq,
-        ops,
+        count,
+        text,
         failed: [],
         resolve: (r) =>
           resolve(
@@ -118,7 +130,7 @@ export class NetlinkRouteWriter implements RouteWriter {
           ),
         timer,
       });
-      child.stdin.write(parts.join(''));
+      child.stdin.write(text);
     });
   }
 
@@ -227,8 +239,9 @@ export class NetlinkRouteWriter implements RouteWriter {
       case 'failed': {
         for (const w of this.writes.values()) {
           const index = reply.seq - w.firstSeq;
-          const op = index >= 0 && index < w.ops.length ? w.ops[index] : undefined;
-          if (op === undefined) continue;
+          if (index < 0 || index >= w.count) continue;
+          w.lines ??= w.text.split('\n');
+          const op = decodeRouteOpLine(w.lines[index] as string);
           w.failed.push({ op, errno: reply.errno, error: reply.error });
           return;
         }

@@ -96,24 +96,28 @@ function publishedOf(slot: Slot | undefined): Published {
  * path views are made when read, so a full table's changes cost little more than a list of keys.
  */
 abstract class SettledPrefix {
-  #prefix: Prefix | undefined;
-
   constructor(
     readonly key: PrefixKey,
     /** The best path published before (undefined: there was no route). */
     readonly previousBest: StoredPath | undefined,
   ) {}
 
+  /**
+   * Made on each read, not kept: a flush of a full table holds every change at once, and a record
+   * cached here would live (and be promoted out of V8's young generation) with it.
+   */
   get prefix(): Prefix {
-    this.#prefix ??= prefixFromKey(this.key);
-    return this.#prefix;
+    return prefixFromKey(this.key);
   }
 
   abstract get currentBest(): StoredPath | undefined;
 }
 
 class BestChange extends SettledPrefix {
-  readonly kind = 'best' as const;
+  // On the prototype: one word less in each of a full table's change objects.
+  get kind(): 'best' {
+    return 'best';
+  }
 
   constructor(
     key: PrefixKey,
@@ -151,7 +155,9 @@ class BestChange extends SettledPrefix {
 }
 
 class WithdrawnChange extends SettledPrefix {
-  readonly kind = 'withdrawn' as const;
+  get kind(): 'withdrawn' {
+    return 'withdrawn';
+  }
 
   get currentBest(): undefined {
     return undefined;

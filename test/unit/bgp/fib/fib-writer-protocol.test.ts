@@ -4,6 +4,7 @@ import {
   LineSplitter,
   encodeBarrier,
   encodeListRequest,
+  decodeRouteOpLine,
   encodeRouteOp,
   parseWriterReply,
   type RouteOp,
@@ -38,6 +39,14 @@ describe('encoding operations for calico-fib-writer', () => {
     },
   ];
   for (const row of TABLE) test(row.name, () => assert.equal(encodeRouteOp(row.seq, row.op), row.line));
+  for (const row of TABLE) {
+    test(`${row.line.trim()} reads back as the operation it encodes (a refusal is mapped through it)`, () =>
+      assert.deepEqual(decodeRouteOpLine(row.line.slice(0, -1)), row.op));
+  }
+  for (const line of ['B 7', 'A 7 10.65.1.0/26', 'D 7 10.65.1.0/26 10.0.0.2', '']) {
+    test(`${JSON.stringify(line)} is not read as a route operation`, () =>
+      assert.throws(() => decodeRouteOpLine(line), /not a route operation line/));
+  }
 
   test('a barrier and a listing request carry their sequence numbers', () => {
     assert.equal(encodeBarrier(12), 'B 12\n');

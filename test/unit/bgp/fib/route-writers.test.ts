@@ -133,6 +133,35 @@ describe('KernelFib over a route writer', () => {
     assert.deepEqual(fib.routes(), [{ prefix: '10.65.1.0/26', nextHops: ['10.0.0.2'] }]);
   });
 
+  test('a new prefix changed before it was sent goes out once, with its last next hops; one withdrawn before it was sent costs nothing', async () => {
+    const writer = new FakeWriter();
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    await fib.sync();
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    fib.set('10.65.1.0/26', ['10.0.0.3', '10.0.0.2']);
+    fib.set('10.65.2.0/26', ['10.0.0.2']);
+    fib.delete('10.65.2.0/26');
+    assert.deepEqual(fib.routes(), [{ prefix: '10.65.1.0/26', nextHops: ['10.0.0.2', '10.0.0.3'] }]);
+    assert.equal(fib.push(), 1);
+    await fib.sync();
+    assert.deepEqual(writer.writes.at(-1), [
+      { kind: 'replace', prefix: '10.65.1.0/26', nextHops: ['10.0.0.2', '10.0.0.3'] },
+    ]);
+    fib.set('10.65.1.0/26', ['10.0.0.2', '10.0.0.3']);
+    assert.equal(fib.push(), 0, 'the same next hops again: nothing to send');
+  });
+
+  test('a new prefix not yet sent when the kernel is read back is installed by that full sync', async () => {
+    const writer = new FakeWriter();
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    await fib.sync();
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    writer.table.set('10.99.0.0/26', ['10.0.0.9']);
+    const report = await fib.sync(true);
+    assert.equal(report.changed, 2);
+    assert.deepEqual([...writer.table], [['10.65.1.0/26', ['10.0.0.2']]]);
+  });
+
   test('when the writer loses track, the report asks for a full sync and the next sync reads the kernel', async () => {
     const writer = new FakeWriter();
     const fib = new KernelFib(noRunner, { ipv6: false, writer });
