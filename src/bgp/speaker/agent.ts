@@ -35,7 +35,7 @@ import type { Logger } from '../../log.js';
 import { formatCidr } from '../../net/ip.js';
 import { planNodePeerings, type DesiredPeer, type NodeBgpPlan } from '../config/index.js';
 import { KernelFib, routeWriterFor } from '../fib/index.js';
-import { Rib, formatPrefixKey, type ExportPolicy, type RibPeer } from '../rib/index.js';
+import { Rib, formatPrefixKey, type ExportPolicy, type RibPeer, type RouteChange } from '../rib/index.js';
 import {
   BgpListener,
   BgpSession,
@@ -99,9 +99,10 @@ export interface BgpAgentMetrics {
 
 const DEFAULT_RESTART_TIME_SEC = 120;
 /**
- * Route changes handed to the FIB writer at a time within one flush. A cold calico-node took
- * 75-100 ms to prepare a 10k table for the FIB and the writer 65-75 ms more to install it after
- * that; in parts, the writer (a coprocess, on the other core) installs while the rest is prepared.
+ * Route changes given to the FIB per turn of the event loop (see handOffToFib). A cold
+ * calico-node took 75-100 ms to prepare a 10k table for the FIB and the writer 65-75 ms more to
+ * install it after that; in parts, the writer (a coprocess, on the other core) installs while the
+ * rest is prepared.
  */
 const FIB_HANDOFF_ROUTES = 1024;
 
@@ -257,6 +258,9 @@ export class BgpAgent {
     await Promise.all([...this.peers.values()].map((e) => this.closePeer(e, subcode)));
     await this.listener?.close();
     await Promise.allSettled(this.tasks);
+    // Routes learned just before the stop are in the FIB's desired state like every other.
+    this.drainFibBacklog();
+    this.fib.push();
     await this.fibRunning;
     if (!this.gracefulRestart) {
       const report = await this.fib.removeAll();
@@ -341,7 +345,10 @@ export class BgpAgent {
       });
       this.ribKey = ribKey;
       this.originated = [];
-      // The new RIB starts empty: routes the old one put in the FIB go until re-learned.
+      // The new RIB starts empty: routes the old one put in the FIB go until re-learned, and
+      // its changes not yet in the FIB never go there.
+      this.fibBacklog = [];
+      this.fibBacklogAt = 0;
       const stale = this.fib.routes();
       for (const route of stale) this.fib.delete(route.prefix);
       if (stale.length > 0) this.syncFib(false);
@@ -687,20 +694,7 @@ export class BgpAgent {
       this.cancelDeferral?.();
       this.log.info('End-of-RIB from every peer: graceful restart complete');
     }
-    // A big flush (a table arriving) reaches the FIB writer in parts, so the kernel takes the first
-    // routes while the rest are prepared; not before the first sync (which may be a full one).
-    const handOff = !rib.selectionDeferred && this.fibEverSynced;
-    let sinceHandOff = 0;
-    for (const change of changes.routes) {
-      // From the key: no Prefix object is made for the text.
-      const prefix = formatPrefixKey(change.key);
-      if (change.kind === 'withdrawn') this.fib.delete(prefix);
-      else this.fib.set(prefix, this.fibNextHops.of(change.multipath));
-      if (handOff && ++sinceHandOff === FIB_HANDOFF_ROUTES) {
-        sinceHandOff = 0;
-        this.syncFib(false);
-      }
-    }
+    for (const change of changes.routes) this.fibBacklog.push(change);
     for (const adv of changes.advertisements) {
       const entry = this.peers.get(adv.peerId);
       if (!entry || entry.session.state !== 'Established') continue;
@@ -718,11 +712,58 @@ export class BgpAgent {
         this.log.warn({ peer: adv.peerId, err: (e as Error).message }, 'could not send UPDATEs');
       }
     }
-    if (!rib.selectionDeferred && (changes.routes.length > 0 || !this.fibEverSynced)) this.syncFib(false);
+    if (this.fibBacklogAt < this.fibBacklog.length) this.handOffToFib();
+    else if (!rib.selectionDeferred && !this.fibEverSynced) this.syncFib(false);
     this.scheduleStaleExpiry();
   }
 
+  /**
+   * Gives the FIB the Loc-RIB changes of the backlog, FIB_HANDOFF_ROUTES of them per turn of the
+   * event loop (all at once until the first sync, which may be a full one), and asks for a sync
+   * after each part. The writer (a coprocess) installs one part while the next is prepared, and
+   * between parts the sessions keep reading and the status socket answers: a big flush no longer
+   * holds the event loop for its whole length (a 10k table's: 60-80 ms in a cold process, during
+   * which the peer's last UPDATE waited unread).
+   */
+  private handOffToFib(): void {
+    const backlog = this.fibBacklog;
+    const limit = this.fibEverSynced ? FIB_HANDOFF_ROUTES : Infinity;
+    const end = Math.min(backlog.length, this.fibBacklogAt + limit);
+    for (let i = this.fibBacklogAt; i < end; i++) this.applyToFib(backlog[i] as RouteChange);
+    this.fibBacklogAt = end;
+    if (end === backlog.length) {
+      this.fibBacklog = [];
+      this.fibBacklogAt = 0;
+    } else if (!this.fibHandOffQueued) {
+      this.fibHandOffQueued = true;
+      setImmediate(() => {
+        this.fibHandOffQueued = false;
+        if (!this.stopped && this.fibBacklogAt < this.fibBacklog.length) this.handOffToFib();
+      });
+    }
+    if (this.rib !== undefined && !this.rib.selectionDeferred) this.syncFib(false);
+  }
+
+  private applyToFib(change: RouteChange): void {
+    // From the key: no Prefix object is made for the text.
+    const prefix = formatPrefixKey(change.key);
+    if (change.kind === 'withdrawn') this.fib.delete(prefix);
+    else this.fib.set(prefix, this.fibNextHops.of(change.multipath));
+  }
+
+  /** Gives the FIB every change still in the backlog, now (on stop). */
+  private drainFibBacklog(): void {
+    for (let i = this.fibBacklogAt; i < this.fibBacklog.length; i++)
+      this.applyToFib(this.fibBacklog[i] as RouteChange);
+    this.fibBacklog = [];
+    this.fibBacklogAt = 0;
+  }
+
   private readonly fibNextHops = new FibNextHops();
+  /** Loc-RIB changes not yet given to the FIB, oldest first (see handOffToFib). */
+  private fibBacklog: RouteChange[] = [];
+  private fibBacklogAt = 0;
+  private fibHandOffQueued = false;
   private fibEverSynced = false;
   private lastFlushAt = 0;
 
