@@ -1,5 +1,6 @@
-// A full table from a peer reaches the kernel in parts: the speaker hands the FIB writer 1024
-// routes of a big flush while it prepares the rest, so installing overlaps the preparation.
+// A full table from a peer reaches the kernel in parts: the speaker gives the FIB 1024 routes of
+// a big flush per turn of the event loop, so the writer installs while the rest is prepared and
+// the sessions keep reading in between.
 // The speaker runs in this process on 127.0.0.1 with a fake kernel; the peer is driven by hand.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,7 +87,7 @@ describe('BgpAgent taking a full table', { timeout: 60_000 }, () => {
     await ds.close();
   });
 
-  test('a 20k table reaches the kernel, its first 1024 routes in a write of their own', async () => {
+  test('a 20k table reaches the kernel in parts, its first 1024 routes in a write of their own, the event loop running between parts', async () => {
     peer = await RawPeer.connect({ host: '127.0.0.1', port: PORT, localAddress: '127.0.0.2' });
     peer.send(peerOpen(65002, '10.9.9.9'));
     peer.send({ type: 'keepalive' });
@@ -94,8 +95,21 @@ describe('BgpAgent taking a full table', { timeout: 60_000 }, () => {
     const routeBatches = () => kernel.batches.filter((b) => b.some((line) => line.startsWith('route ')));
     assert.deepEqual(routeBatches(), [], 'no routes before the table');
 
+    // What the FIB wants, read at every turn of the event loop while the table is taken.
+    const wanted: number[] = [];
+    let watching = true;
+    const watch = (): void => {
+      wanted.push(agent.status()?.kernelRoutes ?? 0);
+      if (watching) setImmediate(watch);
+    };
+    watch();
     peer.socket.write(Buffer.concat(encodeUpdates(ATTRS, table(ROUTES), CTX)));
     await waitFor(`the kernel has ${ROUTES} routes`, () => kernel.routes.size === ROUTES);
+    watching = false;
+    assert.ok(
+      wanted.some((n) => n > 0 && n < ROUTES),
+      'the event loop ran while the table was given to the FIB in parts',
+    );
 
     const batches = routeBatches();
     assert.ok(batches.length >= 2, `the table went to the kernel in ${batches.length} write(s)`);
