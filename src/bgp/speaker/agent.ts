@@ -748,6 +748,9 @@ export class BgpAgent {
     // From the key: no Prefix object is made for the text.
     const prefix = formatPrefixKey(change.key);
     if (change.kind === 'withdrawn') this.fib.delete(prefix);
+    else if (change.reason === 'only-path')
+      // One candidate, one path: no ECMP set to build (nearly every route of a table).
+      this.fib.set(prefix, this.fibNextHops.ofOnly(change.currentBest));
     else this.fib.set(prefix, this.fibNextHops.of(change.multipath));
   }
 

@@ -70,4 +70,12 @@ describe('FibNextHops.of', () => {
     assert.deepEqual([...hops.of([path(viaA, peer('10.0.0.2'))])], ['10.0.0.2']);
     assert.deepEqual([...hops.of([path(viaA, LOCAL_SOURCE)])], []);
   });
+
+  test('ofOnly (a change decided as the only path) gives what of gives for that one path, shared', () => {
+    const hops = new FibNextHops();
+    const peerPath = path(viaA, peer('10.0.0.2'));
+    assert.deepEqual([...hops.ofOnly(peerPath)], ['10.0.0.2']);
+    assert.equal(hops.ofOnly(peerPath), hops.of([peerPath]));
+    assert.deepEqual([...hops.ofOnly(path(viaB, LOCAL_SOURCE))], []);
+  });
 });
