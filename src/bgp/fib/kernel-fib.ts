@@ -132,6 +132,8 @@ interface FamilyTable {
   readonly differs: Map<FibPrefixKey, KernelHops>;
   /** Prefixes changed since the last send (a prefix may repeat; planning it twice is harmless). */
   queue: FibPrefixKey[];
+  /** How much of `queue` was already planned (a push with a limit plans part of it). */
+  queueAt: number;
   known: boolean;
   /** Whether the last plan had operations of this family (which a lost write leaves unknown). */
   sentLast: boolean;
@@ -139,8 +141,8 @@ interface FamilyTable {
 
 export class KernelFib {
   private readonly tables = new Map<FibFamily, FamilyTable>([
-    [4, { wants: new Map(), differs: new Map(), queue: [], known: false, sentLast: false }],
-    [6, { wants: new Map(), differs: new Map(), queue: [], known: false, sentLast: false }],
+    [4, { wants: new Map(), differs: new Map(), queue: [], queueAt: 0, known: false, sentLast: false }],
+    [6, { wants: new Map(), differs: new Map(), queue: [], queueAt: 0, known: false, sentLast: false }],
   ]);
   private readonly families: readonly FibFamily[];
   private readonly writer: RouteWriter;
@@ -219,13 +221,27 @@ export class KernelFib {
   }
 
   /**
-   * Sends the prefixes changed since the last send now, without waiting for answers; returns how
-   * many operations went out. Does nothing (0) unless the writer keeps order and the cache of
+   * Sends the prefixes changed since the last send now (at most `limit` of them, oldest first),
+   * without waiting for answers; returns how many operations went out. Does nothing (0) unless the writer keeps order and the cache of
    * every family is trusted: then the next `sync()` does the work.
    */
-  push(): number {
+  push(limit = Infinity): number {
     if (!this.writer.ordered || this.reading || !this.knowsKernel) return 0;
-    return this.send(this.planQueued(new Set()));
+    return this.send(this.planQueued(new Set(), limit));
+  }
+
+  /**
+   * Prefixes changed and not yet sent (an upper bound: a prefix changed twice counts twice). A
+   * speaker that paces its writes with `push(limit)` gives the FIB every change at once (`set` keeps
+   * a number and a shared list, nothing per change) and pushes while this is above zero.
+   */
+  get unsent(): number {
+    let n = 0;
+    for (const family of this.families) {
+      const table = this.table(family);
+      n += table.queue.length - table.queueAt;
+    }
+    return n;
   }
 
   /**
@@ -321,17 +337,30 @@ export class KernelFib {
    * Operations for the queued prefixes (every prefix of the families in `whole`), with the cache
    * updated as if they land; refusals are folded in when the answers come.
    */
-  private planQueued(whole: ReadonlySet<FibFamily>): RouteOp[] {
+  private planQueued(whole: ReadonlySet<FibFamily>, limit = Infinity): RouteOp[] {
     const ops: RouteOp[] = [];
+    let budget = limit;
     for (const family of this.families) {
       const table = this.table(family);
       const queue = table.queue;
+      const from = table.queueAt;
+      const to = whole.has(family) || !table.known ? queue.length : Math.min(queue.length, from + budget);
+      budget -= to - from;
+      if (to === queue.length) {
+        table.queue = [];
+        table.queueAt = 0;
+      } else {
+        table.queueAt = to;
+      }
       const before = ops.length;
-      table.queue = [];
       table.sentLast = false;
       if (!table.known) continue; // unreadable: the next sync reads it again, whole
       // Every prefix that is not as wanted sits in `differs`: a whole pass need look nowhere else.
-      const keys = whole.has(family) ? [...table.differs.keys()] : queue;
+      const keys = whole.has(family)
+        ? [...table.differs.keys()]
+        : from === 0 && to === queue.length
+          ? queue
+          : queue.slice(from, to);
       for (const key of keys) {
         const have = table.differs.get(key);
         const wanted = table.wants.get(key);

@@ -162,6 +162,28 @@ describe('KernelFib over a route writer', () => {
     assert.deepEqual([...writer.table], [['10.65.1.0/26', ['10.0.0.2']]]);
   });
 
+  test('push with a limit sends the oldest changes first and leaves the rest for the next push or sync', async () => {
+    const writer = new FakeWriter();
+    const fib = new KernelFib(noRunner, { ipv6: false, writer });
+    await fib.sync();
+    for (let i = 1; i <= 5; i++) fib.set(`10.65.${i}.0/26`, ['10.0.0.2']);
+    assert.equal(fib.unsent, 5);
+    assert.equal(fib.push(2), 2);
+    assert.equal(fib.unsent, 3);
+    assert.equal(fib.push(2), 2);
+    fib.set('10.65.9.0/26', ['10.0.0.2']);
+    await fib.sync();
+    assert.equal(fib.unsent, 0);
+    assert.deepEqual(
+      writer.writes.slice(-3).map((w) => w.map((op) => op.prefix)),
+      [
+        ['10.65.1.0/26', '10.65.2.0/26'],
+        ['10.65.3.0/26', '10.65.4.0/26'],
+        ['10.65.5.0/26', '10.65.9.0/26'],
+      ],
+    );
+  });
+
   test('when the writer loses track, the report asks for a full sync and the next sync reads the kernel', async () => {
     const writer = new FakeWriter();
     const fib = new KernelFib(noRunner, { ipv6: false, writer });
