@@ -688,8 +688,10 @@ export function parseFrrRoutes(json: FrrRibDetail, family: Family): LearnedRoute
 /**
  * GoBGP: gobgpd with a TOML config and its gRPC API on the namespace's loopback (each namespace has
  * its own, so the port never collides); routes go in and out through the `gobgp` CLI. It has no
- * static routes in its config, so a restart re-injects the announced set as soon as the API
- * answers (before the connect-retry timer brings the sessions up).
+ * static routes in its config, so it starts with every neighbour administratively down, injects
+ * the announced set, and only then enables the neighbours: otherwise a session that came up before
+ * the injection would announce an empty table and End-of-RIB, and a graceful-restart receiver
+ * rightly drops the stale routes (a race the interop tests lost under load).
  */
 class GobgpRouter extends RouterBase {
   private readonly apiPort = 50051;
@@ -714,6 +716,7 @@ class GobgpRouter extends RouterBase {
         '  [neighbors.config]',
         `    neighbor-address = "${n.address}"`,
         `    peer-as = ${n.asNumber}`,
+        '    admin-down = true',
         '  [neighbors.timers.config]',
         '    connect-retry = 1',
         `    hold-time = ${hold}`,
@@ -774,6 +777,7 @@ class GobgpRouter extends RouterBase {
         ]).status === 0,
     );
     await this.inject([...this.announced], 'add');
+    for (const n of this.spec.neighbors) this.gobgp(['neighbor', n.address, 'enable']);
   }
 
   private async inject(prefixes: readonly string[], op: 'add' | 'del'): Promise<void> {
