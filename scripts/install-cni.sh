@@ -39,15 +39,11 @@ done
 node=$(command -v node) || { echo "install-cni: node is not on PATH" >&2; exit 1; }
 mkdir -p "$dest"
 if [ "$shim" = yes ]; then
-  # npm run build compiles the shim (scripts/build-native.mjs); compiled here with the same flags when
-  # it is missing or older than its source, so the --source form works without a build.
+  # npm run build compiles the shim; the same builder runs here (it skips what is up to date), so the
+  # --source form works without a build.
+  "$node" "$root/scripts/build-native.mjs" >&2 ||
+    { echo "install-cni: cannot compile native/calico-cni-shim.c (install build-essential), or use --no-shim" >&2; exit 1; }
   shim_bin="$root/dist/native/calico-cni-shim"
-  shim_src="$root/native/calico-cni-shim.c"
-  if [ ! -x "$shim_bin" ] || [ "$shim_src" -nt "$shim_bin" ]; then
-    mkdir -p "$root/dist/native"
-    "${CC:-cc}" -O2 -Wall -Wextra -Werror -std=gnu11 -o "$shim_bin" "$shim_src" ||
-      { echo "install-cni: cannot compile $shim_src (install build-essential), or use --no-shim" >&2; exit 1; }
-  fi
   wrappers="$dest/calico-cni-direct"
   mkdir -p "$wrappers"
 else
