@@ -4,9 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BgpListener, BgpSession, type PeerConfig } from '../../../../src/bgp/session/index.js';
-import { encodeUpdates } from '../../../../src/bgp/wire/index.js';
-import { Origin, type Prefix } from '../../../../src/bgp/types.js';
-import { peerOpen, RawPeer } from './raw-peer.js';
+import { peerOpen, RawPeer, tableUpdates } from './raw-peer.js';
 
 const CONFIG: PeerConfig = {
   localAs: 65001,
@@ -15,20 +13,6 @@ const CONFIG: PeerConfig = {
   peerAddress: '127.0.0.2',
   passive: true,
 };
-const CTX = { fourOctetAs: true };
-const ATTRS = {
-  origin: Origin.IGP,
-  asPath: [{ type: 'sequence' as const, asns: [65002] }],
-  nextHop: '192.0.2.2',
-};
-
-function table(n: number): Prefix[] {
-  return Array.from({ length: n }, (_, i) => ({
-    family: 'ipv4' as const,
-    address: `${11 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0`,
-    length: 24,
-  }));
-}
 
 async function establishedPair(): Promise<{
   session: BgpSession;
@@ -72,7 +56,7 @@ describe('BgpSession handles received messages in turns', { timeout: 30_000 }, (
           resolve();
         }),
       );
-      const messages = encodeUpdates(ATTRS, table(200_000), CTX);
+      const messages = tableUpdates(200_000);
       peer.socket.end(Buffer.concat(messages));
       await down;
       assert.equal(prefixes, 200_000);
@@ -86,7 +70,7 @@ describe('BgpSession handles received messages in turns', { timeout: 30_000 }, (
   test('receiving is true while messages of a burst wait to be handled, and false once the last is', async () => {
     const { session, peer, cleanup } = await establishedPair();
     try {
-      const messages = encodeUpdates(ATTRS, table(50_000), CTX);
+      const messages = tableUpdates(50_000);
       const seen: boolean[] = [];
       const all = new Promise<void>((resolve) =>
         session.on('update', () => {

@@ -1,9 +1,11 @@
 // A BGP peer driven by hand over a real loopback socket: the test decides every message it sends,
 // and can wait for the messages it receives. Used where our own session would be too polite.
 import net from 'node:net';
+import { Origin, type Prefix } from '../../../../src/bgp/types.js';
 import {
   decodeMessage,
   encodeMessage,
+  encodeUpdates,
   MessageFramer,
   type BgpMessage,
   type Capability,
@@ -84,3 +86,21 @@ export const isNotification =
   (code: number, subcode: number) =>
   (m: BgpMessage): boolean =>
     m.type === 'notification' && m.code === code && m.subcode === subcode;
+
+/**
+ * A table of `n` distinct IPv4 /24s from AS 65002 (next hop 192.0.2.2), encoded as the UPDATEs a
+ * peer sends: what the burst tests push at a session or a speaker.
+ */
+export function tableUpdates(n: number): Buffer[] {
+  const prefixes: Prefix[] = Array.from({ length: n }, (_, i) => ({
+    family: 'ipv4' as const,
+    address: `${11 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0`,
+    length: 24,
+  }));
+  const attrs = {
+    origin: Origin.IGP,
+    asPath: [{ type: 'sequence' as const, asns: [65002] }],
+    nextHop: '192.0.2.2',
+  };
+  return encodeUpdates(attrs, prefixes, CTX);
+}

@@ -9,27 +9,11 @@ import type { Resource } from '../../../../src/api/types.js';
 import { MemoryDatastore } from '../../../../src/datastore/memory.js';
 import { ResourceClient } from '../../../../src/datastore/resources.js';
 import { BgpAgent } from '../../../../src/bgp/speaker/index.js';
-import { encodeUpdates } from '../../../../src/bgp/wire/index.js';
-import { Origin, type Prefix } from '../../../../src/bgp/types.js';
 import { FakeKernel } from './fake-kernel.js';
-import { peerOpen, RawPeer } from '../session/raw-peer.js';
+import { peerOpen, RawPeer, tableUpdates } from '../session/raw-peer.js';
 
 const PORT = 20000 + Math.floor(Math.random() * 20000);
 const ROUTES = 20_000;
-const CTX = { fourOctetAs: true };
-const ATTRS = {
-  origin: Origin.IGP,
-  asPath: [{ type: 'sequence' as const, asns: [65002] }],
-  nextHop: '192.0.2.2',
-};
-
-function table(n: number): Prefix[] {
-  return Array.from({ length: n }, (_, i) => ({
-    family: 'ipv4' as const,
-    address: `${11 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0`,
-    length: 24,
-  }));
-}
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -103,7 +87,7 @@ describe('BgpAgent taking a full table', { timeout: 60_000 }, () => {
       if (watching) setImmediate(watch);
     };
     watch();
-    peer.socket.write(Buffer.concat(encodeUpdates(ATTRS, table(ROUTES), CTX)));
+    peer.socket.write(Buffer.concat(tableUpdates(ROUTES)));
     await waitFor(`the kernel has ${ROUTES} routes`, () => kernel.routes.size === ROUTES);
     watching = false;
     assert.ok(
