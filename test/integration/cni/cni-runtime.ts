@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import type { NetnsLab } from '../../support/netns.js';
 
 export interface ContainerRef {
   readonly id: string;
@@ -151,4 +152,13 @@ export class ConflistRuntime {
   async del(c: ContainerRef, result: unknown): Promise<void> {
     for (const plugin of [...this.conflist.plugins].reverse()) await this.exec('DEL', plugin, c, result);
   }
+}
+
+/** The host ends of workload veths (`cali*`) in `hostNs`: what a CNI call must create or leave behind. */
+export function caliLinksIn(lab: NetnsLab, hostNs: string): string[] {
+  return lab
+    .exec(hostNs, 'ip', ['-o', 'link', 'show'])
+    .split('\n')
+    .map((l) => /^\d+: (cali[0-9a-f]+)@/.exec(l)?.[1])
+    .filter((name): name is string => name !== undefined);
 }

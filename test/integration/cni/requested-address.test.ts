@@ -16,7 +16,7 @@ import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { ResourceClient } from '../../../src/datastore/resources.js';
 import { IpamClient } from '../../../src/ipam/index.js';
 import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
-import { cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
+import { caliLinksIn, cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -39,12 +39,7 @@ describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () =
   const nsOf = (c: ContainerRef) => c.netns.slice('/run/netns/'.length);
   const call = (command: string, c: ContainerRef, plugin = 'calico'): Promise<PluginRun> =>
     runPlugin(hostNs, join(bin, plugin), cniEnv(command, c, [bin]), JSON.stringify(network));
-  const caliLinks = () =>
-    lab
-      .exec(hostNs, 'ip', ['-o', 'link', 'show'])
-      .split('\n')
-      .map((l) => /^\d+: (cali[0-9a-f]+)@/.exec(l)?.[1])
-      .filter(Boolean);
+  const caliLinks = () => caliLinksIn(lab, hostNs);
   const handleOf = (c: ContainerRef) => `${String(network.name)}.${c.id}`;
   const addressesOf = (r: PluginRun) => (r.json?.ips as { address: string }[]).map((i) => i.address);
   const holderOf = async (ip: string) => {

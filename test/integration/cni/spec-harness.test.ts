@@ -15,7 +15,7 @@ import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { ResourceClient } from '../../../src/datastore/resources.js';
 import { IpamClient } from '../../../src/ipam/index.js';
 import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
-import { cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
+import { caliLinksIn, cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const REFERENCE_PLUGINS = '/usr/lib/cni';
@@ -53,12 +53,7 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
       JSON.stringify(config),
     );
   }
-  const caliLinks = () =>
-    lab
-      .exec(hostNs, 'ip', ['-o', 'link', 'show'])
-      .split('\n')
-      .map((l) => /^\d+: (cali[0-9a-f]+)@/.exec(l)?.[1])
-      .filter(Boolean);
+  const caliLinks = () => caliLinksIn(lab, hostNs);
   const handleOf = (c: ContainerRef) => `${String(network.name)}.${c.id}`;
 
   /** Nothing of a container remains: no address, no endpoint, no host interface. */
