@@ -173,6 +173,19 @@ export class KernelFib {
     this.want(fibPrefixKey(prefix), undefined);
   }
 
+  /**
+   * `set` by key: the RIB's key of a prefix is the FIB's (fibPrefixKey), so the speaker hands over
+   * a whole table without making and parsing back a text per prefix.
+   */
+  setKey(key: FibPrefixKey, nextHops: Iterable<string>): void {
+    const hops = normalizeNextHops(nextHops);
+    this.want(key, hops.length > 0 ? hops : undefined);
+  }
+
+  deleteKey(key: FibPrefixKey): void {
+    this.want(key, undefined);
+  }
+
   /** The routes we want, for status and tests. */
   routes(): FibRoute[] {
     const out: FibRoute[] = [];
@@ -242,6 +255,16 @@ export class KernelFib {
       n += table.queue.length - table.queueAt;
     }
     return n;
+  }
+
+  /** Writes sent and not yet answered: a speaker pacing its pushes keeps this small. */
+  get writesInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** Resolves once some write in flight is answered (at once when none is). */
+  writeAnswered(): Promise<void> {
+    return this.inFlight.size === 0 ? Promise.resolve() : Promise.race(this.inFlight);
   }
 
   /**

@@ -67,6 +67,14 @@ interface PendingList {
 
 const STDERR_TAIL = 2000;
 
+/** The lines of a write: its operations numbered from `firstSeq`, then the barrier. */
+function encodeWrite(firstSeq: number, ops: readonly RouteOp[]): string {
+  const parts: string[] = new Array<string>(ops.length + 1);
+  for (let i = 0; i < ops.length; i++) parts[i] = encodeRouteOp(firstSeq + i, ops[i] as RouteOp);
+  parts[ops.length] = encodeBarrier(firstSeq + ops.length);
+  return parts.join('');
+}
+
 export class NetlinkRouteWriter implements RouteWriter {
   readonly kind = 'netlink' as const;
   /** One stdin stream, read in order by one process. */
@@ -103,20 +111,28 @@ export class NetlinkRouteWriter implements RouteWriter {
   }
 
   private send(child: ChildProcessWithoutNullStreams, ops: readonly RouteOp[]): Promise<RouteWriteResult> {
-    const firstSeq = this.allocateSeqs(ops.length + 1);
-    const barrier = firstSeq + ops.length;
-    const parts: string[] = new Array<string>(ops.length + 1);
-    for (let i = 0; i < ops.length; i++) parts[i] = encodeRouteOp(firstSeq + i, ops[i] as RouteOp);
-    parts[ops.length] = encodeBarrier(barrier);
+    const count = ops.length;
+    const firstSeq = this.allocateSeqs(count + 1);
+    // No closure in this function: one that mentioned `ops` would keep the operations alive (V8
+    // keeps a function's captured variables in one context shared by all its closures) until the
+    // answer, which is what PendingWrite is there to avoid.
+    return this.awaitBarrier(child, firstSeq, count, encodeWrite(firstSeq, ops));
+  }
+
+  private awaitBarrier(
+    child: ChildProcessWithoutNullStreams,
+    firstSeq: number,
+    count: number,
+    text: string,
+  ): Promise<RouteWriteResult> {
+    const barrier = firstSeq + count;
     const restarted = this.unreportedDeath;
     this.unreportedDeath = undefined;
     return new Promise<RouteWriteResult>((resolve) => {
-      const count = ops.length;
       const timer = setTimeout(
         () => this.presumeHung(`no answer for ${count} route operations`),
         this.answerTimeout(count),
       );
-      const text = parts.join('');
       this.writes.set(barrier, {
         firstSeq,
         count,

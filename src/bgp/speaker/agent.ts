@@ -34,8 +34,8 @@ import type { CommandRunner } from '../../kernel/runner.js';
 import type { Logger } from '../../log.js';
 import { formatCidr } from '../../net/ip.js';
 import { planNodePeerings, type DesiredPeer, type NodeBgpPlan } from '../config/index.js';
-import { KernelFib, routeWriterFor } from '../fib/index.js';
-import { Rib, formatPrefixKey, type ExportPolicy, type RibPeer, type RouteChange } from '../rib/index.js';
+import { KernelFib, routeWriterFor, type RouteWriter } from '../fib/index.js';
+import { Rib, type ExportPolicy, type RibPeer, type RouteChange } from '../rib/index.js';
 import {
   BgpListener,
   BgpSession,
@@ -76,6 +76,8 @@ export interface BgpAgentOptions {
   readonly idleHoldSec?: number;
   /** Period of the full FIB re-read and repair (default 90 s). */
   readonly fibResyncIntervalMs?: number;
+  /** How routes reach the kernel (default: routeWriterFor(runner): the netlink coprocess, or `ip -batch`). */
+  readonly routeWriter?: RouteWriter;
   readonly ipv6?: boolean;
   /**
    * Listen on the node's own address instead of all addresses, so several speakers share one
@@ -99,12 +101,18 @@ export interface BgpAgentMetrics {
 
 const DEFAULT_RESTART_TIME_SEC = 120;
 /**
- * Route changes given to the FIB per turn of the event loop (see handOffToFib). A cold
- * calico-node took 75-100 ms to prepare a 10k table for the FIB and the writer 65-75 ms more to
- * install it after that; in parts, the writer (a coprocess, on the other core) installs while the
- * rest is prepared.
+ * Routes sent to the FIB's writer per turn of the event loop (see feedFib). A cold calico-node
+ * took 75-100 ms to prepare a 10k table for the FIB and the writer 65-75 ms more to install it
+ * after that; in parts, the writer (a coprocess, on the other core) installs while the rest is
+ * prepared.
  */
-const FIB_HANDOFF_ROUTES = 1024;
+const FIB_PUSH_ROUTES = 1024;
+/**
+ * Parts sent to the writer and not yet answered, at most (see feedFib): ~60 ms of the kernel's
+ * work at 500k routes in 3.9 s, so the writer never waits for us, while the rest of a table
+ * waits as keys in the FIB's queue (8 bytes a route) instead of as text in a pipe (about 40).
+ */
+const FIB_PARTS_IN_FLIGHT = 8;
 
 /** One configured peer and its running session. */
 interface PeerEntry {
@@ -188,7 +196,7 @@ export class BgpAgent {
     this.inputs = new SpeakerInputs(opts.nodeName);
     this.fib = new KernelFib(opts.runner, {
       ipv6: opts.ipv6 ?? true,
-      writer: routeWriterFor(opts.runner, { log: this.log }),
+      writer: opts.routeWriter ?? routeWriterFor(opts.runner, { log: this.log }),
     });
     this.gracefulRestart = opts.gracefulRestart ?? true;
     this.readyPromise = new Promise((resolve) => (this.readyResolve = resolve));
@@ -259,7 +267,6 @@ export class BgpAgent {
     await this.listener?.close();
     await Promise.allSettled(this.tasks);
     // Routes learned just before the stop are in the FIB's desired state like every other.
-    this.drainFibBacklog();
     this.fib.push();
     await this.fibRunning;
     if (!this.gracefulRestart) {
@@ -345,10 +352,7 @@ export class BgpAgent {
       });
       this.ribKey = ribKey;
       this.originated = [];
-      // The new RIB starts empty: routes the old one put in the FIB go until re-learned, and
-      // its changes not yet in the FIB never go there.
-      this.fibBacklog = [];
-      this.fibBacklogAt = 0;
+      // The new RIB starts empty: routes the old one put in the FIB go until re-learned.
       const stale = this.fib.routes();
       for (const route of stale) this.fib.delete(route.prefix);
       if (stale.length > 0) this.syncFib(false);
@@ -694,7 +698,7 @@ export class BgpAgent {
       this.cancelDeferral?.();
       this.log.info('End-of-RIB from every peer: graceful restart complete');
     }
-    for (const change of changes.routes) this.fibBacklog.push(change);
+    for (const change of changes.routes) this.applyToFib(change);
     for (const adv of changes.advertisements) {
       const entry = this.peers.get(adv.peerId);
       if (!entry || entry.session.state !== 'Established') continue;
@@ -712,61 +716,61 @@ export class BgpAgent {
         this.log.warn({ peer: adv.peerId, err: (e as Error).message }, 'could not send UPDATEs');
       }
     }
-    if (this.fibBacklogAt < this.fibBacklog.length) this.handOffToFib();
+    if (changes.routes.length > 0) this.feedFib();
     else if (!rib.selectionDeferred && !this.fibEverSynced) this.syncFib(false);
     this.scheduleStaleExpiry();
   }
 
   /**
-   * Gives the FIB the Loc-RIB changes of the backlog, FIB_HANDOFF_ROUTES of them per turn of the
-   * event loop (all at once until the first sync, which may be a full one), and asks for a sync
-   * after each part. The writer (a coprocess) installs one part while the next is prepared, and
-   * between parts the sessions keep reading and the status socket answers: a big flush no longer
-   * holds the event loop for its whole length (a 10k table's: 60-80 ms in a cold process, during
-   * which the peer's last UPDATE waited unread).
+   * Sends the FIB's unsent routes to its writer, FIB_PUSH_ROUTES of them per turn of the event
+   * loop, and asks for a sync once all are sent (a writer that does not keep order, or a kernel
+   * not yet read, takes them all in that sync). When the kernel is slower than the peer (a full
+   * table: it is), at most FIB_PARTS_IN_FLIGHT parts wait for it: a 500k table pushed as fast
+   * as it arrived had ~120 parts in flight, 40 MB of their text and operations alive at the peak. The writer (a coprocess) installs one part while the next is planned, and between
+   * parts the sessions keep reading and the status socket answers. The Loc-RIB's changes went to
+   * the FIB's desired state at once (applyToFib keeps a number and a shared next-hop list per
+   * prefix): a backlog of change objects waiting for their turn held up to ~400k of them while a
+   * 500k table streamed in, which V8 promoted and later had to collect.
    */
-  private handOffToFib(): void {
-    const backlog = this.fibBacklog;
-    const limit = this.fibEverSynced ? FIB_HANDOFF_ROUTES : Infinity;
-    const end = Math.min(backlog.length, this.fibBacklogAt + limit);
-    for (let i = this.fibBacklogAt; i < end; i++) this.applyToFib(backlog[i] as RouteChange);
-    this.fibBacklogAt = end;
-    if (end === backlog.length) {
-      this.fibBacklog = [];
-      this.fibBacklogAt = 0;
-    } else if (!this.fibHandOffQueued) {
-      this.fibHandOffQueued = true;
-      setImmediate(() => {
-        this.fibHandOffQueued = false;
-        if (!this.stopped && this.fibBacklogAt < this.fibBacklog.length) this.handOffToFib();
+  private feedFib(): void {
+    const rib = this.rib;
+    if (this.stopped || rib === undefined || rib.selectionDeferred) return;
+    if (this.fib.writesInFlight >= FIB_PARTS_IN_FLIGHT) {
+      if (this.fibFeedWaiting) return;
+      this.fibFeedWaiting = true;
+      void this.fib.writeAnswered().then(() => {
+        this.fibFeedWaiting = false;
+        this.feedFib();
       });
+      return;
     }
-    if (this.rib !== undefined && !this.rib.selectionDeferred) this.syncFib(false);
+    const before = this.fib.unsent;
+    this.fib.push(FIB_PUSH_ROUTES);
+    const left = this.fib.unsent;
+    // Nothing sent (a writer that does not keep order, or the kernel being read): a sync does it all.
+    if (left === 0 || left === before) {
+      this.syncFib(false);
+      return;
+    }
+    if (this.fibFeedQueued) return;
+    this.fibFeedQueued = true;
+    setImmediate(() => {
+      this.fibFeedQueued = false;
+      this.feedFib();
+    });
   }
 
   private applyToFib(change: RouteChange): void {
-    // From the key: no Prefix object is made for the text.
-    const prefix = formatPrefixKey(change.key);
-    if (change.kind === 'withdrawn') this.fib.delete(prefix);
+    if (change.kind === 'withdrawn') this.fib.deleteKey(change.key);
     else if (change.reason === 'only-path')
       // One candidate, one path: no ECMP set to build (nearly every route of a table).
-      this.fib.set(prefix, this.fibNextHops.ofOnly(change.currentBest));
-    else this.fib.set(prefix, this.fibNextHops.of(change.multipath));
-  }
-
-  /** Gives the FIB every change still in the backlog, now (on stop). */
-  private drainFibBacklog(): void {
-    for (let i = this.fibBacklogAt; i < this.fibBacklog.length; i++)
-      this.applyToFib(this.fibBacklog[i] as RouteChange);
-    this.fibBacklog = [];
-    this.fibBacklogAt = 0;
+      this.fib.setKey(change.key, this.fibNextHops.ofOnly(change.currentBest));
+    else this.fib.setKey(change.key, this.fibNextHops.of(change.multipath));
   }
 
   private readonly fibNextHops = new FibNextHops();
-  /** Loc-RIB changes not yet given to the FIB, oldest first (see handOffToFib). */
-  private fibBacklog: RouteChange[] = [];
-  private fibBacklogAt = 0;
-  private fibHandOffQueued = false;
+  private fibFeedQueued = false;
+  private fibFeedWaiting = false;
   private fibEverSynced = false;
   private lastFlushAt = 0;
 

@@ -141,3 +141,46 @@ describe('KernelFib', () => {
     assert.equal(kernel.routes.size, 0);
   });
 });
+
+describe('KernelFib by key and in flight', () => {
+  test('setKey and deleteKey with the RIB key of a prefix do what set and delete do with its text', async () => {
+    const kernel = new FakeKernel();
+    const fib = new KernelFib(kernel, { ipv6: false });
+    // The RIB's key of 10.65.1.0/26: 2^26 + (address >>> 6).
+    const key = 2 ** 26 + ((10 << 24) + (65 << 16) + (1 << 8)) / 64;
+    fib.setKey(key, ['10.0.0.3', '10.0.0.2']);
+    fib.set('10.65.2.0/26', ['10.0.0.2']);
+    await fib.sync();
+    assert.deepEqual(kernel.routes.get('10.65.1.0/26'), ['10.0.0.2', '10.0.0.3']);
+    fib.deleteKey(key);
+    await fib.sync();
+    assert.equal(kernel.routes.has('10.65.1.0/26'), false);
+    assert.deepEqual([...kernel.routes.keys()], ['10.65.2.0/26']);
+  });
+
+  test('writesInFlight counts unanswered writes, and writeAnswered resolves when one is answered', async () => {
+    const answers: (() => void)[] = [];
+    const writer = {
+      kind: 'netlink' as const,
+      ordered: true,
+      readRoutes: () => Promise.resolve(new Map<string, readonly string[]>()),
+      write: () => new Promise<{ failed: [] }>((resolve) => answers.push(() => resolve({ failed: [] }))),
+      close: () => Promise.resolve(),
+    };
+    const fib = new KernelFib(new FakeKernel(), { ipv6: false, writer });
+    await fib.writeAnswered(); // none in flight: at once
+    await fib.sync(); // reads the (empty) kernel, so pushes may go
+    fib.set('10.65.1.0/26', ['10.0.0.2']);
+    assert.equal(fib.push(), 1);
+    fib.set('10.65.2.0/26', ['10.0.0.2']);
+    assert.equal(fib.push(), 1);
+    assert.equal(fib.writesInFlight, 2);
+    let answered = false;
+    const waiting = fib.writeAnswered().then(() => (answered = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(answered, false, 'nothing answered yet');
+    answers.shift()?.();
+    await waiting;
+    assert.equal(fib.writesInFlight, 1);
+  });
+});
