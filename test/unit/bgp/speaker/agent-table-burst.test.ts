@@ -4,7 +4,7 @@
 // the sessions keep reading in between. A writer that does not keep order (`ip -batch`) takes
 // whatever is unsent in each sync.
 // The speaker runs in this process on 127.0.0.1 with a fake kernel; the peer is driven by hand.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Resource } from '../../../../src/api/types.js';
