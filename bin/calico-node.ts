@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 import { setFlagsFromString } from 'node:v8';
 import { runCalicoNode } from '../src/node/main.js';
 
