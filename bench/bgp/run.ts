@@ -22,7 +22,11 @@
  * CPU seconds are the receiver's user+system time from Established to all-in-kernel, its child
  * processes included (our `ip -batch` or netlink coprocess, which BIRD does in-process): /proc is
  * sampled every 5 ms and the sample at Established is the last one before it. Peak RSS is VmHWM,
- * plus the coprocess's own VmHWM for ours.
+ * plus the coprocess's own VmHWM for ours. Beside it: the table's cost (peak minus the RSS at
+ * Established), the highest anonymous resident set sampled (RssAnon: memory of the process's own,
+ * without the pages of its program files, which for Node is 34 MB of the node binary), and, once
+ * per run, what the Node runtime holds with no code of ours (`node -e` with calico-node's node
+ * flags): a floor no speaker written for Node can go below, reported against BIRD's peaks.
  * While a receiver takes the table, the announcer's control socket is poked every poll, so BIRD's
  * lost wake-up before its last UPDATE (`nudgeAnnouncer`) does not land on one receiver only.
  * Polling resolution grows with N and is reported. Both receivers run one after the other, never
@@ -56,7 +60,7 @@ import { requestStatus, statusSocketPath, type NodeStatusReply } from '../../src
 import { SqliteDatastore } from '../../src/datastore/sqlite.js';
 import { ResourceClient } from '../../src/datastore/resources.js';
 import { NetnsLab, requireRootAndTools } from '../../test/support/netns.js';
-import { ourProgramArgv, packageRoot } from '../../src/programs.js';
+import { ourProgramArgv, packageRoot, PROGRAM_NODE_FLAGS } from '../../src/programs.js';
 import { createRouter, requireRouter, type BgpRouter } from '../../test/support/bgp-peers.js';
 
 const RECEIVER4 = '10.0.0.1';
@@ -99,6 +103,8 @@ interface Measurement {
   helperPeakRssMB: number;
   /** Peak minus the resident set at Established: what the table itself cost. */
   tableRssMB: number;
+  /** Highest anonymous (private) resident set seen, helper processes included (sampled), MB. */
+  peakAnonMB: number;
   pollMs: number;
 }
 
@@ -122,7 +128,7 @@ function cpuSeconds(pid: number): number {
   return ticks / TICKS_PER_SEC;
 }
 
-function memoryMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+function memoryMB(pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon'): number {
   let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -166,13 +172,26 @@ function treeCpuSeconds(pid: number): number {
   return total;
 }
 
-/** /proc readings every 5 ms, so the reading at a past moment (Established) can be looked up. */
+/** Anonymous (private, not file-backed) resident memory of the process and its live children, MB. */
+function treeAnonMB(pid: number): number {
+  return [pid, ...childPids(pid)].reduce((sum, p) => sum + (memoryMB(p, 'RssAnon') || 0), 0);
+}
+
+/**
+ * /proc readings every 5 ms, so the reading at a past moment (Established) can be looked up, and
+ * the highest anonymous resident set seen (the kernel keeps no high-water mark of that one).
+ */
 function sampleProcess(pid: number): {
   at(t: number): { cpu: number; rssMB: number };
+  peakAnonMB(): number;
   stop(): void;
 } {
   const taken: { t: number; cpu: number; rssMB: number }[] = [];
-  const take = () => taken.push({ t: Date.now(), cpu: treeCpuSeconds(pid), rssMB: memoryMB(pid, 'VmRSS') });
+  let peakAnon = 0;
+  const take = () => {
+    taken.push({ t: Date.now(), cpu: treeCpuSeconds(pid), rssMB: memoryMB(pid, 'VmRSS') });
+    peakAnon = Math.max(peakAnon, treeAnonMB(pid));
+  };
   take();
   const timer = setInterval(take, 5);
   return {
@@ -181,9 +200,32 @@ function sampleProcess(pid: number): {
       for (const s of taken) if (s.t <= t) found = s;
       return found;
     },
+    peakAnonMB: () => peakAnon,
     stop: () => clearInterval(timer),
   };
 }
+
+/**
+ * What the Node runtime itself holds resident, with calico-node's node flags and no code of ours:
+ * `node -e` with a timer, read after it settled. Measured in the same run as the receivers, because
+ * it bounds from below what any speaker written for Node can reach.
+ */
+async function nodeRuntimeFloor(): Promise<{ rssMB: number; anonMB: number }> {
+  const child = spawn(
+    process.execPath,
+    [...PROGRAM_NODE_FLAGS['calico-node'], '-e', 'setInterval(() => {}, 1 << 30)'],
+    { stdio: 'ignore' },
+  );
+  try {
+    await sleep(700);
+    const pid = child.pid as number;
+    return { rssMB: round1(memoryMB(pid, 'VmRSS')), anonMB: round1(memoryMB(pid, 'RssAnon')) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Prefixes in the main routing table, from the kernel's own count (no listing of the routes). */
 function mainTablePrefixes(fibTrieStat: string): number {
@@ -562,6 +604,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
     );
     const cpu1 = treeCpuSeconds(r.pid());
     samples.stop();
+    const peakAnon = Math.max(samples.peakAnonMB(), treeAnonMB(r.pid()));
     const helperPeak = childPids(r.pid()).reduce((sum, p) => sum + (memoryMB(p, 'VmHWM') || 0), 0);
     const peak = memoryMB(r.pid(), 'VmHWM') + helperPeak;
     return {
@@ -574,6 +617,7 @@ async function measure(kind: ReceiverKind, n: number, table: readonly string[]):
       helperPeakRssMB: Math.round(helperPeak * 10) / 10,
       rssAtEstablishedMB: Math.round(rss0 * 10) / 10,
       tableRssMB: Math.round((peak - rss0) * 10) / 10,
+      peakAnonMB: round1(peakAnon),
       pollMs,
     };
   } finally {
@@ -591,6 +635,7 @@ async function main(): Promise<void> {
   requireRootAndTools(['ip', 'cat']);
   requireFreshDist();
   requireRouter('bird');
+  const floor = await nodeRuntimeFloor();
   const rows: {
     prefixes: number;
     bird: Measurement;
@@ -617,6 +662,8 @@ async function main(): Promise<void> {
       cpu: round2(calico.cpuSec / Math.max(0.01, bird.cpuSec)),
       peakRss: round2(calico.peakRssMB / bird.peakRssMB),
       tableRss: round2(calico.tableRssMB / Math.max(0.1, bird.tableRssMB)),
+      peakAnon: round2(calico.peakAnonMB / Math.max(0.1, bird.peakAnonMB)),
+      nodeFloor: round2(floor.rssMB / bird.peakRssMB),
     };
     rows.push({ prefixes: n, bird, calico, ratio, runs });
     console.log(
@@ -635,6 +682,7 @@ async function main(): Promise<void> {
       'peak RSS MB',
       'RSS at Established MB',
       'table RSS MB',
+      'peak anonymous MB',
       'poll ms',
     ].join(' | '),
   );
@@ -650,6 +698,7 @@ async function main(): Promise<void> {
           m.peakRssMB,
           m.rssAtEstablishedMB,
           m.tableRssMB,
+          m.peakAnonMB,
           m.pollMs,
         ].join(' | '),
       );
@@ -664,15 +713,25 @@ async function main(): Promise<void> {
         `x${r.ratio.peakRss}`,
         '',
         `x${r.ratio.tableRss}`,
+        `x${r.ratio.peakAnon}`,
         '',
       ].join(' | '),
     );
   }
+  console.log(
+    `\nthe Node runtime alone (node ${PROGRAM_NODE_FLAGS['calico-node'].join(' ')} -e 'setInterval(...)', no code of ours): ` +
+      `${floor.rssMB} MB resident (${floor.anonMB} MB anonymous) = ` +
+      rows.map((r) => `x${r.ratio.nodeFloor} of BIRD's peak at ${r.prefixes}`).join(', '),
+  );
   const targets = rows.map((r) => ({
     prefixes: r.prefixes,
     ribWithin1_5x: (r.ratio.rib ?? Infinity) <= 1.5,
     kernelWithin1_5x: (r.ratio.kernel ?? Infinity) <= 1.5,
     memoryWithin3x: (r.ratio.peakRss ?? Infinity) <= 3,
+    /** Whether 3x of BIRD's peak is above what the Node runtime holds with no code at all. */
+    nodeRuntimeBelow3x: (r.ratio.nodeFloor ?? Infinity) <= 3,
+    tableMemoryWithin3x: (r.ratio.tableRss ?? Infinity) <= 3,
+    anonymousMemoryWithin3x: (r.ratio.peakAnon ?? Infinity) <= 3,
   }));
   const out =
     process.env.BENCH_BGP_OUT ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'bgp.json');
@@ -686,6 +745,7 @@ async function main(): Promise<void> {
         cpus: cpus().length,
         calicoNode: CALICO_NODE_FORM,
         loadAverageBeforeEachSize: load,
+        nodeRuntimeFloor: floor,
         rows,
         targets,
       },
