@@ -12,7 +12,8 @@ import { FelixAgent } from '../felix/agent.js';
 import { BgpAgent, StatusSocketServer, bgpMetricSamples, statusSocketPath } from '../bgp/speaker/index.js';
 import { CniServer, cniSocketPath } from '../cni/index.js';
 import type { DatastoreConfig } from '../datastore/config.js';
-import { startHealthServer, type HealthSource } from './health.js';
+import { startHealthServer, type HealthSource, type MetricSample } from './health.js';
+import { processMemorySamples } from './process-metrics.js';
 
 export interface CalicoNodeOptions {
   readonly nodeName: string;
@@ -139,12 +140,13 @@ export class CalicoNode implements HealthSource {
     return this.felix?.metrics.ready ?? true;
   }
 
-  metrics() {
+  metrics(): MetricSample[] {
     const bgp = this.bgp ? bgpMetricSamples(this.bgp.status(), this.bgp.metrics) : [];
+    const own = [...processMemorySamples(process.memoryUsage()), ...bgp];
     const m = this.felix?.metrics;
-    if (!m) return bgp;
+    if (!m) return own;
     return [
-      ...bgp,
+      ...own,
       {
         name: 'felix_int_dataplane_apply_total',
         help: 'Dataplane applies completed',
