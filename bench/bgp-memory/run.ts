@@ -2,7 +2,8 @@
  * Where the BGP speaker's memory goes while it takes a full table, without namespaces or root.
  *
  * One process: a BgpAgent (the speaker of calico-node: sessions, RIB, FIB plan) on 127.0.0.1
- * with an in-memory datastore and a fake `ip` that only counts the routes it is given, and a
+ * with an in-memory datastore and a fake kernel that only counts the routes it is given (behind a
+ * writer paced as the calico-fib-writer coprocess is, see PacedKernelWriter), and a
  * hand-driven peer on 127.0.0.2 that sends N IPv4 /24s in full 4,096-octet UPDATEs (one attribute
  * set, as the BIRD announcer of bench/bgp does) and End-of-RIB. It prints the heap (after a full
  * GC), the external/array-buffer memory and the RSS at each stage, the highest heap seen while the
@@ -14,7 +15,8 @@
  * freed before the final measurement. Run with `node --expose-gc --import tsx`: without --expose-gc
  * the retained figures include garbage.
  *
- * Usage: node --expose-gc --import tsx bench/bgp-memory/run.ts [--snapshot] [N ...]
+ * Usage: node --expose-gc --import tsx bench/bgp-memory/run.ts [--snapshot] [--ip-batch] [N ...]
+ *   (run it with calico-node's node flags, src/programs.ts PROGRAM_NODE_FLAGS, to see what it sees)
  *   (default 500000; writes bench/results/bgp-memory.json)
  */
 import net from 'node:net';
@@ -29,6 +31,7 @@ import { MemoryDatastore } from '../../src/datastore/memory.js';
 import { ResourceClient } from '../../src/datastore/resources.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../../src/kernel/runner.js';
 import { BgpAgent } from '../../src/bgp/speaker/index.js';
+import type { RouteOp, RouteWriteResult, RouteWriter } from '../../src/bgp/fib/index.js';
 import {
   decodeMessage,
   encodeEndOfRib,
@@ -59,6 +62,8 @@ const PROMOTED = args.includes('--promoted');
 const ALLOCATIONS = PROMOTED || args.includes('--allocations');
 /** A heap snapshot half-way through the table: what is live (not garbage) while it streams in. */
 const SNAPSHOT_MID = args.includes('--snapshot-mid');
+/** `--ip-batch`: the fallback route writer (one `ip -batch` per sync) instead of the coprocess's pace. */
+const IP_BATCH = args.includes('--ip-batch');
 const sizes = args.map(Number).filter((n) => n > 0);
 const N = sizes[0] ?? 500_000;
 
@@ -117,6 +122,48 @@ class CountingKernel implements CommandRunner {
     const stdout = cmd === 'ip' && argv[0] === '-j' ? '[]' : '';
     // A real `ip` answers later; so does this one, letting the speaker's event loop run meanwhile.
     return new Promise((resolve) => setImmediate(() => resolve({ code: 0, stdout, stderr: '' })));
+  }
+}
+
+/**
+ * The kernel behind the calico-fib-writer coprocess, as the speaker sees it in calico-node: a
+ * writer that keeps order and answers each write after the time the kernel took per route in
+ * bench/bgp (500k in ~3.6 s: 7 us a route), so as much waits for it here as there. `--ip-batch`
+ * uses CountingKernel instead (the fallback writer, `ip -batch`, taking everything unsent per sync).
+ */
+class PacedKernelWriter implements RouteWriter {
+  readonly kind = 'netlink';
+  readonly ordered = true;
+  routes = 0;
+  batches = 0;
+  largestBatchChars = 0;
+  private lastAnswer = Promise.resolve();
+
+  readRoutes(): Promise<Map<string, readonly string[]>> {
+    return Promise.resolve(new Map());
+  }
+
+  write(ops: readonly RouteOp[]): Promise<RouteWriteResult> {
+    this.batches++;
+    // What the coprocess is sent: about 30 characters a route.
+    this.largestBatchChars = Math.max(this.largestBatchChars, ops.length * 30);
+    // Counted now: like the coprocess's writer, the answer must not keep the operations alive.
+    let added = 0;
+    for (const op of ops) added += op.kind === 'replace' ? 1 : -1;
+    return this.answerAfter(ops.length * 0.007, added);
+  }
+
+  private answerAfter(ms: number, added: number): Promise<RouteWriteResult> {
+    const answered = this.lastAnswer.then(() => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    this.lastAnswer = answered;
+    return answered.then(() => {
+      this.routes += added;
+      return { failed: [] };
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
@@ -250,13 +297,16 @@ async function main(): Promise<void> {
     metadata: { name: 'announcer' },
     spec: { peerIP: PEER_ADDRESS, asNumber: PEER_AS },
   });
-  const kernel = new CountingKernel();
+  const runner = new CountingKernel();
+  const writer = IP_BATCH ? undefined : new PacedKernelWriter();
+  const kernel: { routes: number; batches: number; largestBatchChars: number } = writer ?? runner;
   // BGPPeer sessions go to port 179 (Calico has no per-peer port for explicit peers); we are root.
   const peer = peerSession(179);
   const agent = new BgpAgent({
     nodeName: 'bench',
     datastore: ds,
-    runner: kernel,
+    runner,
+    ...(writer !== undefined ? { routeWriter: writer } : {}),
     logger: pino({ level: process.env.LOGLEVEL ?? 'silent' }),
     bindToNodeAddress: true,
     ipv6: false,
@@ -327,7 +377,8 @@ async function main(): Promise<void> {
   );
   const ribOnly = ribOnlyBytesPerPrefix(N);
   const result = {
-    benchmark: 'bgp-memory: one peer sends N IPv4 /24s to an in-process BgpAgent (fake ip), memory by stage',
+    benchmark: `bgp-memory: one peer sends N IPv4 /24s to an in-process BgpAgent (fake kernel behind ${IP_BATCH ? 'ip -batch' : 'a writer paced as the netlink coprocess'}), memory by stage`,
+    nodeFlags: process.execArgv.filter((a) => a.startsWith('--') && a !== '--import'),
     node: process.version,
     cpus: cpus().length,
     loadAverageAtStart: Math.round(loadavg()[0]! * 100) / 100,
