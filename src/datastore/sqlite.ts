@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -97,7 +97,7 @@ export class SqliteDatastore implements Datastore {
     const file = path === ':memory:' ? path : resolve(path);
     if (file !== ':memory:') {
       try {
-        mkdirSync(dirname(file), { recursive: true });
+        makeDirectories(dirname(file));
       } catch (error) {
         throw new DatastoreUnavailableError(
           `sqlite datastore ${file}: cannot create its directory ${dirname(file)} (${(error as Error).message}); choose another SQLITE_PATH`,
@@ -397,4 +397,26 @@ function rowToChange(row: ChangeRow): Change {
       ? undefined
       : { key: row.key, value: row.prev_value, revision: row.prev_revision };
   return { revision: row.revision, key: row.key, value: row.value ?? undefined, prev };
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node 20's `mkdirSync(dir, { recursive: true })` never returns
+ * for a path under /proc (it retries the ENOENT it gets there forever); this fails at once with
+ * the error of the first level that cannot be made.
+ */
+function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  for (; !existsSync(at); at = dirname(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  if (existsSync(at) && !statSync(at).isDirectory()) throw new Error(`${at} is not a directory`);
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }

@@ -102,6 +102,12 @@ describe('sqlite datastore file handling', () => {
       message: /cannot create its directory .*plain-file/,
     },
     {
+      // Node 20's recursive mkdir never returns there; the datastore must fail at once.
+      name: 'a path under /proc, where no directory can be made',
+      prepare: () => '/proc/calico-sqlite-test/deeper/calico.db',
+      message: /cannot create its directory \/proc\/calico-sqlite-test\/deeper \(ENOENT/,
+    },
+    {
       name: 'a datastore file written with a newer schema',
       prepare: () => {
         const path = join(scratch, 'newer-schema.db');
@@ -120,13 +126,18 @@ describe('sqlite datastore file handling', () => {
     },
   ];
   for (const { name, prepare, message } of unusable) {
-    test(`opening ${name} fails with DatastoreUnavailableError naming the file`, async () => {
-      await assert.rejects(SqliteDatastore.open(prepare()), (error: unknown) => {
-        assert.ok(error instanceof DatastoreUnavailableError, String(error));
-        assert.match(error.message, message);
-        return true;
-      });
-    });
+    // A timeout, so a hang (Node 20's recursive mkdir under /proc) fails here instead of stalling the run.
+    test(
+      `opening ${name} fails with DatastoreUnavailableError naming the file`,
+      { timeout: 20_000 },
+      async () => {
+        await assert.rejects(SqliteDatastore.open(prepare()), (error: unknown) => {
+          assert.ok(error instanceof DatastoreUnavailableError, String(error));
+          assert.match(error.message, message);
+          return true;
+        });
+      },
+    );
   }
 });
 
