@@ -10,6 +10,11 @@
  * same objects for everything the update did not touch, so it costs about what changed; the refresh
  * timer asks for a full one, which reads iptables, ipsets and routes back from the kernel. A failed
  * apply leaves the drivers' memory empty, so its retry reads the kernel too.
+ *
+ * `ipv6: false` reaches both ends: the calculation leaves every IPv6 piece out of the desired state,
+ * and the dataplane writes nothing IPv6 (and deletes our IPv6 routes left from a run with IPv6 on).
+ * Local endpoints with IPv6 addresses then lose their IPv6 side; the agent warns once, with their
+ * number, so the user learns why their IPv6 traffic goes nowhere.
  */
 import type { Datastore } from '../datastore/types.js';
 import { followPrefix, type SyncerUpdate } from '../datastore/syncer.js';
@@ -34,6 +39,8 @@ export interface FelixMetrics {
   ipsetMembers: number;
   resyncs: number;
   ready: boolean;
+  /** Local endpoints with IPv6 addresses that are not programmed because IPv6 is off. */
+  ipv6EndpointsNotProgrammed: number;
 }
 
 export interface FelixAgentOptions {
@@ -44,6 +51,7 @@ export interface FelixAgentOptions {
   /** Overrides FelixConfiguration iptablesRefreshInterval (tests use 1 s). */
   readonly refreshIntervalMs?: number;
   readonly debounceMs?: number;
+  /** Program IPv6 (default true); off, nothing IPv6 is programmed (calico-node `--no-ipv6`). */
   readonly ipv6?: boolean;
 }
 
@@ -70,6 +78,7 @@ export class FelixAgent {
     ipsetMembers: 0,
     resyncs: 0,
     ready: false,
+    ipv6EndpointsNotProgrammed: 0,
   };
   private readonly calc: FelixCalculator;
   private readonly dataplane: Dataplane;
@@ -85,10 +94,12 @@ export class FelixAgent {
   private backoffMs = 0;
   private stopped = false;
   private readonly tasks: Promise<void>[] = [];
+  private warnedIpv6 = false;
 
   constructor(private readonly opts: FelixAgentOptions) {
-    this.calc = new FelixCalculator(opts.nodeName);
-    this.dataplane = new Dataplane(opts.runner, { ipv6: opts.ipv6 ?? true });
+    const ipv6 = opts.ipv6 ?? true;
+    this.calc = new FelixCalculator(opts.nodeName, { ipv6 });
+    this.dataplane = new Dataplane(opts.runner, { ipv6 });
   }
 
   start(): void {
@@ -186,9 +197,9 @@ export class FelixAgent {
     this.applying = (async () => {
       const started = performance.now();
       try {
-        const desired = renderDataplane(this.calc.state(), {
-          ipVersions: (this.opts.ipv6 ?? true) ? [4, 6] : [4],
-        });
+        const state = this.calc.state();
+        this.noteIpv6NotProgrammed(state.ipv6NotProgrammed);
+        const desired = renderDataplane(state);
         const report = await this.dataplane.apply(desired, full);
         const ms = performance.now() - started;
         Object.assign(this.metrics, {
@@ -216,6 +227,17 @@ export class FelixAgent {
     await this.applying;
     this.applying = undefined;
     if (this.pending) this.schedule();
+  }
+
+  /** Warns the first time local endpoints have IPv6 addresses that IPv6 off leaves out; counts them always. */
+  private noteIpv6NotProgrammed(endpoints: readonly string[]): void {
+    this.metrics.ipv6EndpointsNotProgrammed = endpoints.length;
+    if (this.warnedIpv6 || endpoints.length === 0) return;
+    this.warnedIpv6 = true;
+    this.opts.logger.warn(
+      { endpoints: endpoints.length, examples: endpoints.slice(0, 5) },
+      `IPv6 is off: ${endpoints.length} local endpoint(s) have IPv6 addresses that are not programmed (no IPv6 route, ip6tables rule, ipset or sysctl), so this host routes no IPv6 to them. Start calico-node without --no-ipv6 to program them, or stop assigning IPv6 addresses (CNI ipam assign_ipv6: false).`,
+    );
   }
 
   /** Waits until the first complete apply, or fails after `timeoutMs`. */

@@ -15,6 +15,14 @@
  *   not change keeps the same `DirectionPlan`, an untouched policy the same `ActivePolicy`, a set
  *   whose members did not change the same `SelectorSet`), which is what lets the renderer and the
  *   dataplane drivers skip unchanged parts by identity instead of by comparing contents.
+ *
+ * Which IP versions the host programs is decided here too, because it decides what the host wants:
+ * with IPv6 off (calico-node `--no-ipv6`, Calico's FELIX_IPV6SUPPORT=false) the state has no IPv6
+ * piece at all (no IPv6 endpoint addresses, so no IPv6 routes or interface settings; no IPv6 set
+ * members, pools or blocks), and the renderer renders IPv4 only. Programming an endpoint's IPv6
+ * route without the ip6tables rules that filter it would let its IPv6 traffic bypass policy, so an
+ * IPv6 address is either programmed with its rules or not at all. The local endpoints that lose
+ * addresses this way are named in the state, so the agent can tell the user why.
  */
 import type {
   HostEndpoint,
@@ -41,7 +49,14 @@ import {
 import { canonicalCidr } from '../../net/ip.js';
 import type { IpVersion } from '../model.js';
 import { entitySelectorKeys, selectorSetId, type SelectorSetKey } from './sets.js';
-import { NO_TEXTS, canonicalNetworkText, memberTextsOf, type MemberTexts } from './members.js';
+import {
+  NO_TEXTS,
+  canonicalNetworkText,
+  isIpv6Text,
+  memberTextsOf,
+  withoutIpv6,
+  type MemberTexts,
+} from './members.js';
 
 export type ResourceUpdate =
   | { readonly type: 'set'; readonly resource: Resource }
@@ -95,7 +110,23 @@ export interface FelixState {
   readonly pools: readonly { readonly cidr: string; readonly natOutgoing: boolean }[];
   readonly affineBlocks: readonly string[];
   readonly config: FelixConfigurationSpec;
+  /** The IP versions this host programs: [4, 6], or [4] with IPv6 off (then nothing above is IPv6). */
+  readonly ipVersions: readonly IpVersion[];
+  /**
+   * With IPv6 off, the local endpoints (their `key`, sorted) that have IPv6 addresses this host does
+   * not program; empty with IPv6 on. The same array while the list is unchanged.
+   */
+  readonly ipv6NotProgrammed: readonly string[];
 }
+
+export interface FelixCalculatorOptions {
+  /** Whether this host programs IPv6; default true. */
+  readonly ipv6?: boolean;
+}
+
+const BOTH_VERSIONS: readonly IpVersion[] = [4, 6];
+const IPV4_ONLY: readonly IpVersion[] = [4];
+const NONE: readonly string[] = [];
 
 const wepKey = (ns: string | undefined, name: string) => `${ns ?? DEFAULT_NAMESPACE}/${name}`;
 const policyKey = (p: PolicyResource) =>
@@ -281,7 +312,18 @@ export class FelixCalculator {
   private poolList: FelixState['pools'] | undefined;
   private configCache: FelixConfigurationSpec | undefined;
 
-  constructor(readonly hostname: string) {
+  private readonly ipv6: boolean;
+  readonly ipVersions: readonly IpVersion[];
+  /** Local endpoints (view key → endpoint key) whose IPv6 addresses are left out because IPv6 is off. */
+  private readonly ipv6Left = new Map<string, string>();
+  private ipv6LeftList: readonly string[] = NONE;
+
+  constructor(
+    readonly hostname: string,
+    options: FelixCalculatorOptions = {},
+  ) {
+    this.ipv6 = options.ipv6 ?? true;
+    this.ipVersions = this.ipv6 ? BOTH_VERSIONS : IPV4_ONLY;
     // A set's member list is rebuilt when its matches change.
     this.index = new LabelIndex((e) => this.setCache.delete(e.selectorId));
     this.policyIndex = new LabelIndex((e) => {
@@ -308,7 +350,7 @@ export class FelixCalculator {
   }
 
   setAffineBlocks(cidrs: readonly string[]): void {
-    const next = [...cidrs].sort();
+    const next = (this.ipv6 ? [...cidrs] : cidrs.filter((c) => !isIpv6Text(c))).sort();
     if (!sameStrings(next, this.affineBlocks)) this.affineBlocks = next;
   }
 
@@ -452,9 +494,10 @@ export class FelixCalculator {
       labels = workloadEndpointLabels(res, this.profiles);
     }
     const prior = this.memberTexts.get(key);
-    const texts = memberTextsOf(
+    const allTexts = memberTextsOf(
       (res.kind === 'WorkloadEndpoint' ? res.spec.ipNetworks : res.spec.expectedIPs) ?? NO_TEXTS,
     );
+    const texts = this.ipv6 ? allTexts : withoutIpv6(allTexts);
     this.memberTexts.set(key, texts);
     // The sets it stays in list its addresses: a new address must reach them too.
     if (prior && !sameTexts(prior, texts))
@@ -496,6 +539,15 @@ export class FelixCalculator {
     this.sortedLocalKeys = undefined;
     this.dirtyLocal.delete(key);
     if (this.localEndpoints.delete(key)) this.endpointList = undefined;
+    this.noteIpv6Left(key, undefined);
+  }
+
+  /** Records whether a local endpoint has IPv6 addresses left out (`endpointKey`) or not (undefined). */
+  private noteIpv6Left(viewKey: string, endpointKey: string | undefined): void {
+    if (this.ipv6Left.get(viewKey) === endpointKey) return;
+    if (endpointKey === undefined) this.ipv6Left.delete(viewKey);
+    else this.ipv6Left.set(viewKey, endpointKey);
+    this.ipv6LeftList = [...this.ipv6Left.values()].sort();
   }
 
   /** Makes sure a selector set is tracked. */
@@ -581,16 +633,20 @@ export class FelixCalculator {
         this.localEndpoints.delete(key);
         this.endpointList = undefined;
       }
+      this.noteIpv6Left(key, undefined);
       return;
     }
     const { ingress, egress } = this.resolvePlans(key, view);
-    const networks =
+    const endpointKey = res.kind === 'WorkloadEndpoint' ? key : res.metadata.name;
+    const allNetworks =
       res.kind === 'WorkloadEndpoint'
         ? (res.spec.ipNetworks ?? []).map(canonicalNetworkText)
         : (res.spec.expectedIPs ?? []);
+    const networks = this.ipv6 ? allNetworks : allNetworks.filter((n) => !isIpv6Text(n));
+    this.noteIpv6Left(key, networks.length < allNetworks.length ? endpointKey : undefined);
     const next: LocalEndpoint = {
       kind: res.kind === 'WorkloadEndpoint' ? 'workload' : 'host',
-      key: res.kind === 'WorkloadEndpoint' ? key : res.metadata.name,
+      key: endpointKey,
       iface,
       networks: prior && sameStrings(prior.networks, networks) ? prior.networks : networks,
       ingress: prior && samePlan(prior.ingress, ingress) ? prior.ingress : ingress,
@@ -714,7 +770,7 @@ export class FelixCalculator {
     const endpoints = this.endpoints();
     const active = this.activeParts(endpoints);
     this.poolList ??= [...this.pools.values()]
-      .filter((p) => !p.spec.disabled)
+      .filter((p) => !p.spec.disabled && (this.ipv6 || !isIpv6Text(p.spec.cidr)))
       .map((p) => ({
         cidr: canonicalCidr(p.spec.cidr) ?? p.spec.cidr,
         natOutgoing: p.spec.natOutgoing ?? false,
@@ -734,6 +790,8 @@ export class FelixCalculator {
       pools: this.poolList,
       affineBlocks: this.affineBlocks,
       config: this.configCache,
+      ipVersions: this.ipVersions,
+      ipv6NotProgrammed: this.ipv6LeftList,
     };
   }
 }

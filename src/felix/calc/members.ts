@@ -45,3 +45,14 @@ export function canonicalNetworkText(text: string): string {
   if (text.endsWith('/32') && CANONICAL_IPV4_CIDR.test(text)) return text;
   return canonicalCidr(text) ?? text;
 }
+
+/**
+ * Whether an address or CIDR text is IPv6. IPv4 text never has a colon and IPv6 text always has
+ * one, so the calculation can sort a host's addresses by family without parsing each of them.
+ */
+export const isIpv6Text = (text: string): boolean => text.includes(':');
+
+/** The same texts without the IPv6 ones, for a host that does not program IPv6. */
+export function withoutIpv6(texts: MemberTexts): MemberTexts {
+  return texts[6].length === 0 ? texts : { 4: texts[4], 6: NO_TEXTS };
+}

@@ -4,12 +4,15 @@
  * then iptables (v4, v6), then unused ipsets destroyed, then routes and interface settings.
  * A failing step throws after the earlier steps completed; the caller retries with backoff, and since
  * each driver diffs against the kernel, a retry redoes only what is still missing.
+ *
+ * With IPv6 off no driver writes anything IPv6 (no ip6tables, no IPv6 set, route or sysctl), and our
+ * IPv6 routes left from a run with IPv6 on are deleted (routes.ts says why those and only those).
  */
 import type { CommandRunner } from '../../kernel/runner.js';
 import type { DesiredDataplane } from '../model.js';
 import { IptablesDriver } from './iptables.js';
 import { IpsetDriver } from './ipsets.js';
-import { InterfaceSysctlDriver, RouteDriver } from './routes.js';
+import { FELIX_ROUTE_PROTO, InterfaceSysctlDriver, RouteDriver } from './routes.js';
 
 export interface ApplyReport {
   readonly changed: boolean;
@@ -21,7 +24,7 @@ export interface ApplyReport {
 }
 
 export interface DataplaneOptions {
-  /** Program IPv6 too (ip6tables, IPv6 routes). Default true. */
+  /** Program IPv6 too (ip6tables, IPv6 sets, routes and interface sysctls). Default true. */
   readonly ipv6?: boolean;
 }
 
@@ -32,11 +35,12 @@ export class Dataplane {
   private readonly sysctls: InterfaceSysctlDriver;
 
   constructor(runner: CommandRunner, options: DataplaneOptions = {}) {
+    const ipv6 = options.ipv6 ?? true;
     this.iptables = [new IptablesDriver(runner, 4)];
-    if (options.ipv6 ?? true) this.iptables.push(new IptablesDriver(runner, 6));
-    this.ipsets = new IpsetDriver(runner);
-    this.routes = new RouteDriver(runner);
-    this.sysctls = new InterfaceSysctlDriver(runner);
+    if (ipv6) this.iptables.push(new IptablesDriver(runner, 6));
+    this.ipsets = new IpsetDriver(runner, { ipv6 });
+    this.routes = new RouteDriver(runner, { ipv6 });
+    this.sysctls = new InterfaceSysctlDriver(runner, { ipv6 });
   }
 
   /**
@@ -65,11 +69,22 @@ export class Dataplane {
       ipsetMembers: sets.members,
       chainsWritten,
       routesChanged: routes.changed,
-      warnings: [...routes.errors, ...sysctlErrors],
+      warnings: [
+        ...routes.errors,
+        ...sysctlErrors,
+        ...(routes.ipv6RoutesRemoved
+          ? [
+              `IPv6 is off: deleted ${routes.ipv6RoutesRemoved} IPv6 route(s) of ours (proto ${FELIX_ROUTE_PROTO}) left from a run with IPv6 on`,
+            ]
+          : []),
+      ],
     };
   }
 
-  /** Removes all our chains, hooks and sets (routes stay: they belong to live workloads). */
+  /**
+   * Removes all our chains, hooks and sets of the IP versions this dataplane programs (routes stay:
+   * they belong to live workloads).
+   */
   async removeAll(): Promise<void> {
     for (const d of this.iptables) await d.removeAll();
     await this.ipsets.prune([]);

@@ -5,10 +5,15 @@
  * rules need (before the rules that reference them exist), `prune` destroys the sets no rule uses any
  * more (after the rules that referenced them are gone). Both read `ipset save` first and write one
  * `ipset restore` batch. A set whose type changed is rebuilt beside the old one and swapped in.
+ *
+ * With IPv6 off the driver neither sees nor writes IPv6 sets (`cali6...`): it creates none, and it
+ * does not destroy ours left from a run with IPv6 on, because our ip6tables chains from that run may
+ * still reference them (a destroy of a set in use fails, and with it the whole apply).
  */
 import type { CommandRunner } from '../../kernel/runner.js';
 import { runChecked } from '../../kernel/runner.js';
 import type { IpsetSpec } from '../model.js';
+import type { FamilyOptions } from './routes.js';
 
 /** Our sets are named `cali40...` / `cali60...` (IPv4 / IPv6), as Calico names them. */
 export const isOurSet = (name: string): boolean => /^cali[46]/.test(name);
@@ -85,13 +90,29 @@ export class IpsetDriver {
    */
   private readonly appliedMembers = new Map<string, readonly string[]>();
 
-  constructor(private readonly runner: CommandRunner) {}
+  private readonly ipv6: boolean;
+
+  constructor(
+    private readonly runner: CommandRunner,
+    options: FamilyOptions = {},
+  ) {
+    this.ipv6 = options.ipv6 ?? true;
+  }
+
+  /** Our sets of the families this driver programs (the name says the family: `cali4...`, `cali6...`). */
+  private manages(name: string): boolean {
+    return isOurSet(name) && (this.ipv6 || !name.startsWith('cali6'));
+  }
+
+  private programmed(desired: readonly IpsetSpec[]): readonly IpsetSpec[] {
+    return this.ipv6 ? desired : desired.filter((s) => s.family === 4);
+  }
 
   private async read(full: boolean): Promise<Map<string, SavedSet>> {
     if (!full && this.cache) return this.cache;
     this.appliedMembers.clear();
     const all = parseIpsetSave(await runChecked(this.runner, 'ipset', ['save']));
-    this.cache = new Map([...all].filter(([name]) => isOurSet(name)));
+    this.cache = new Map([...all].filter(([name]) => this.manages(name)));
     return this.cache;
   }
 
@@ -110,7 +131,8 @@ export class IpsetDriver {
   }
 
   /** Phase 1: create and update; returns the number of members programmed. */
-  async ensure(desired: readonly IpsetSpec[], full = true): Promise<{ changed: boolean; members: number }> {
+  async ensure(requested: readonly IpsetSpec[], full = true): Promise<{ changed: boolean; members: number }> {
+    const desired = this.programmed(requested);
     const actual = await this.read(full);
     const applied = this.appliedMembers;
     // The same member array as last time says nothing about the type: a set rebuilt with another
@@ -134,7 +156,8 @@ export class IpsetDriver {
   }
 
   /** Phase 2: destroy our sets that nothing wants. */
-  async prune(desired: readonly IpsetSpec[], full = true): Promise<boolean> {
+  async prune(requested: readonly IpsetSpec[], full = true): Promise<boolean> {
+    const desired = this.programmed(requested);
     const actual = await this.read(full);
     const input = planIpsetPrune(desired, actual);
     await this.restore(input);

@@ -3,10 +3,18 @@
  * block this host owns gets a blackhole route (so traffic to unassigned addresses in our blocks stops
  * here instead of looping via the default route). Our routes carry our own protocol number, so we
  * can list exactly ours and leave everyone else's alone; one `ip -batch` per family per apply.
+ *
+ * With IPv6 off the drivers write nothing IPv6, whatever they are handed (the calculation already
+ * leaves IPv6 out; this is the last line). One IPv6 leftover is not left alone: our own IPv6 routes
+ * (proto 80) from a run with IPv6 on. Calico with IPv6 off ignores IPv6 entirely, leftovers
+ * included, but such a route forwards a workload's IPv6 traffic while no ip6tables rule of ours is
+ * kept up to date for it, so the route driver still lists our IPv6 routes and deletes them. Other
+ * IPv6 leftovers stay: the interfaces' IPv6 sysctls forward nothing without a route (and go with the
+ * veth), and our ip6tables chains and IPv6 sets can only restrict traffic.
  */
 import type { CommandRunner } from '../../kernel/runner.js';
 import { runChecked } from '../../kernel/runner.js';
-import type { RouteSpec } from '../model.js';
+import type { IpVersion, RouteSpec } from '../model.js';
 
 /** Routes programmed by Felix (`ip route ... proto 80`); BGP-learned routes use their own number. */
 export const FELIX_ROUTE_PROTO = 80;
@@ -54,34 +62,63 @@ export function planRoutes(desired: readonly RouteSpec[], actual: readonly Route
   return lines;
 }
 
+export interface RouteApplyReport {
+  /** Routes added or deleted. */
+  readonly changed: number;
+  readonly errors: string[];
+  /** With IPv6 off: our IPv6 routes found and deleted (left from a run with IPv6 on). */
+  readonly ipv6RoutesRemoved: number;
+}
+
+/** Which IP versions the interface and route drivers program; both by default. */
+export interface FamilyOptions {
+  readonly ipv6?: boolean;
+}
+
+const isIpv6Route = (r: RouteSpec) => r.dst.includes(':');
+
 export class RouteDriver {
   /** Our routes per family as last written; trusted between full applies. */
-  private readonly cache = new Map<4 | 6, readonly RouteSpec[]>();
+  private readonly cache = new Map<IpVersion, readonly RouteSpec[]>();
   /** The desired list last applied without error; the renderer reuses it while routes are unchanged. */
   private applied: readonly RouteSpec[] | undefined;
+  private readonly ipv6: boolean;
 
-  constructor(private readonly runner: CommandRunner) {}
+  constructor(
+    private readonly runner: CommandRunner,
+    options: FamilyOptions = {},
+  ) {
+    this.ipv6 = options.ipv6 ?? true;
+  }
 
-  async apply(desired: readonly RouteSpec[], full = true): Promise<{ changed: number; errors: string[] }> {
-    if (!full && desired === this.applied && this.cache.size === 2) return { changed: 0, errors: [] };
+  /** Our routes of one family in the kernel. */
+  private async read(family: IpVersion): Promise<RouteSpec[]> {
+    const args = ['-j', `-${family}`, 'route', 'show', 'proto', String(FELIX_ROUTE_PROTO)];
+    let text: string;
+    if (family === 6 && !this.ipv6) {
+      // Only looking for leftovers: a kernel without IPv6 (ipv6.disable=1) fails the listing and
+      // has no IPv6 route of ours either.
+      const r = await this.runner.run('ip', args);
+      if (r.code !== 0) return [];
+      text = r.stdout;
+    } else {
+      text = await runChecked(this.runner, 'ip', args);
+    }
+    // The family is checked again on our side: a listing of the other family must not be deleted here.
+    return parseRoutes(text).filter((r) => isIpv6Route(r) === (family === 6));
+  }
+
+  async apply(desired: readonly RouteSpec[], full = true): Promise<RouteApplyReport> {
+    if (!full && desired === this.applied && this.cache.size === 2)
+      return { changed: 0, errors: [], ipv6RoutesRemoved: 0 };
     this.applied = undefined;
     let changed = 0;
+    let ipv6RoutesRemoved = 0;
     const errors: string[] = [];
     for (const family of [4, 6] as const) {
-      const mine = desired.filter((r) => r.dst.includes(':') === (family === 6));
-      const cached = full ? undefined : this.cache.get(family);
-      const actual =
-        cached ??
-        parseRoutes(
-          await runChecked(this.runner, 'ip', [
-            '-j',
-            `-${family}`,
-            'route',
-            'show',
-            'proto',
-            String(FELIX_ROUTE_PROTO),
-          ]),
-        );
+      const off = family === 6 && !this.ipv6;
+      const mine = off ? [] : desired.filter((r) => isIpv6Route(r) === (family === 6));
+      const actual = (full ? undefined : this.cache.get(family)) ?? (await this.read(family));
       const lines = planRoutes(mine, actual);
       this.cache.set(family, mine);
       if (!lines.length) continue;
@@ -93,10 +130,12 @@ export class RouteDriver {
       if (r.code !== 0) {
         errors.push(r.stderr.trim());
         this.cache.delete(family);
+      } else if (off) {
+        ipv6RoutesRemoved = lines.length;
       }
     }
     if (!errors.length) this.applied = desired;
-    return { changed, errors };
+    return { changed, errors, ipv6RoutesRemoved };
   }
 }
 
@@ -105,18 +144,26 @@ export class InterfaceSysctlDriver {
   private done = new Set<string>();
   /** The interface list last fully applied; the renderer reuses it while interfaces are unchanged. */
   private applied: readonly { name: string; family: readonly (4 | 6)[] }[] | undefined;
-  constructor(private readonly runner: CommandRunner) {}
+  private readonly ipv6: boolean;
 
-  private static settings(iface: { name: string; family: readonly (4 | 6)[] }): string[] {
+  constructor(
+    private readonly runner: CommandRunner,
+    options: FamilyOptions = {},
+  ) {
+    this.ipv6 = options.ipv6 ?? true;
+  }
+
+  private readonly settings = (iface: { name: string; family: readonly (4 | 6)[] }): string[] => {
     const n = iface.name;
     const s = [
       `net.ipv4.conf.${n}.proxy_arp=1`,
       `net.ipv4.conf.${n}.forwarding=1`,
       `net.ipv4.neigh.${n}.proxy_delay=0`,
     ];
-    if (iface.family.includes(6)) s.push(`net.ipv6.conf.${n}.proxy_ndp=1`, `net.ipv6.conf.${n}.forwarding=1`);
+    if (this.ipv6 && iface.family.includes(6))
+      s.push(`net.ipv6.conf.${n}.proxy_ndp=1`, `net.ipv6.conf.${n}.forwarding=1`);
     return s;
-  }
+  };
 
   /** One `sysctl` for every interface that needs it; only if that fails, one per interface to find the culprit. */
   async apply(
@@ -133,11 +180,7 @@ export class InterfaceSysctlDriver {
       this.applied = interfaces;
       return [];
     }
-    const all = await this.runner.run('sysctl', [
-      '-q',
-      '-w',
-      ...todo.flatMap(InterfaceSysctlDriver.settings),
-    ]);
+    const all = await this.runner.run('sysctl', ['-q', '-w', ...todo.flatMap(this.settings)]);
     if (all.code === 0) {
       for (const i of todo) this.done.add(i.name);
       this.applied = interfaces;
@@ -145,7 +188,7 @@ export class InterfaceSysctlDriver {
     }
     const errors: string[] = [];
     for (const iface of todo) {
-      const r = await this.runner.run('sysctl', ['-q', '-w', ...InterfaceSysctlDriver.settings(iface)]);
+      const r = await this.runner.run('sysctl', ['-q', '-w', ...this.settings(iface)]);
       if (r.code === 0) this.done.add(iface.name);
       else errors.push(`${iface.name}: ${r.stderr.trim()}`);
     }

@@ -258,15 +258,16 @@ function renderVersion(
 }
 
 /**
- * What the caller will program. Felix renders an IP version only when it programs it (the agent
- * without IPv6, bench/felix), so a host without IPv6 pays nothing for the IPv6 chains and sets.
+ * What the caller will program. Felix renders an IP version only when it programs it, so a host
+ * without IPv6 pays nothing for the IPv6 chains and sets. Whether the host programs IPv6 at all is
+ * the state's `ipVersions` (the calculation leaves every IPv6 piece out when it is off); this option
+ * narrows the chains and sets further (bench/felix measures IPv4 alone) and cannot add a version
+ * the state does not have.
  */
 export interface RenderOptions {
-  /** IP versions whose iptables chains and ipsets are rendered; both by default. */
+  /** IP versions whose iptables chains and ipsets are rendered; all of the state's by default. */
   readonly ipVersions?: readonly IpVersion[];
 }
-
-const BOTH_VERSIONS: readonly IpVersion[] = [4, 6];
 
 /** The state of an IP version that is not programmed: no chains, no hooks. */
 const NOT_RENDERED: IptablesState = { chains: { raw: [], mangle: [], nat: [], filter: [] }, hooks: [] };
@@ -309,9 +310,9 @@ function renderIptables(
 
 /** The whole desired dataplane of this host. */
 export function renderDataplane(state: FelixState, options: RenderOptions = {}): DesiredDataplane {
-  const versions = options.ipVersions ?? BOTH_VERSIONS;
-  const render4 = versions.includes(4);
-  const render6 = versions.includes(6);
+  const versions = options.ipVersions ?? state.ipVersions;
+  const render4 = versions.includes(4) && state.ipVersions.includes(4);
+  const render6 = versions.includes(6) && state.ipVersions.includes(6);
   const { iptables, netSets } = renderIptables(state, render4, render6);
   const { routes, interfaces } = routesAndInterfaces(state.endpoints, state.affineBlocks);
   return { iptables, ipsets: renderIpsets(state, netSets, render4, render6), routes, interfaces };
