@@ -313,7 +313,7 @@ export class FelixCalculator {
   private configCache: FelixConfigurationSpec | undefined;
 
   private readonly ipv6: boolean;
-  readonly ipVersions: readonly IpVersion[];
+  private readonly ipVersions: readonly IpVersion[];
   /** Local endpoints (view key → endpoint key) whose IPv6 addresses are left out because IPv6 is off. */
   private readonly ipv6Left = new Map<string, string>();
   private ipv6LeftList: readonly string[] = NONE;

@@ -13,7 +13,6 @@
 import type { CommandRunner } from '../../kernel/runner.js';
 import { runChecked } from '../../kernel/runner.js';
 import type { IpsetSpec } from '../model.js';
-import type { FamilyOptions } from './routes.js';
 
 /** Our sets are named `cali40...` / `cali60...` (IPv4 / IPv6), as Calico names them. */
 export const isOurSet = (name: string): boolean => /^cali[46]/.test(name);
@@ -92,9 +91,10 @@ export class IpsetDriver {
 
   private readonly ipv6: boolean;
 
+  /** `ipv6: false`: leave `cali6...` sets alone, ours included. */
   constructor(
     private readonly runner: CommandRunner,
-    options: FamilyOptions = {},
+    options: { readonly ipv6?: boolean } = {},
   ) {
     this.ipv6 = options.ipv6 ?? true;
   }

@@ -70,11 +70,6 @@ export interface RouteApplyReport {
   readonly ipv6RoutesRemoved: number;
 }
 
-/** Which IP versions the interface and route drivers program; both by default. */
-export interface FamilyOptions {
-  readonly ipv6?: boolean;
-}
-
 const isIpv6Route = (r: RouteSpec) => r.dst.includes(':');
 
 export class RouteDriver {
@@ -84,9 +79,10 @@ export class RouteDriver {
   private applied: readonly RouteSpec[] | undefined;
   private readonly ipv6: boolean;
 
+  /** `ipv6: false`: write no IPv6 route, delete ours that are there. */
   constructor(
     private readonly runner: CommandRunner,
-    options: FamilyOptions = {},
+    options: { readonly ipv6?: boolean } = {},
   ) {
     this.ipv6 = options.ipv6 ?? true;
   }
@@ -146,9 +142,10 @@ export class InterfaceSysctlDriver {
   private applied: readonly { name: string; family: readonly (4 | 6)[] }[] | undefined;
   private readonly ipv6: boolean;
 
+  /** `ipv6: false`: write no `net.ipv6.*` setting. */
   constructor(
     private readonly runner: CommandRunner,
-    options: FamilyOptions = {},
+    options: { readonly ipv6?: boolean } = {},
   ) {
     this.ipv6 = options.ipv6 ?? true;
   }
