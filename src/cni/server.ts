@@ -31,13 +31,7 @@ import type { CommandRunner } from '../kernel/runner.js';
 import type { Logger } from '../log.js';
 import { openCniDatastore, sameDatastore } from './datastore-access.js';
 import { DeferredLog } from './plugin-log.js';
-import {
-  runCalicoIpamPlugin,
-  runCalicoPlugin,
-  type CniDatastoreSource,
-  type PluginEnvironment,
-  type PluginOutcome,
-} from './run-plugin.js';
+import type { CniDatastoreSource, PluginEnvironment, PluginOutcome } from './run-plugin.js';
 import { ShellSessionRunner } from './shell-session-runner.js';
 import {
   decodeRequest,
@@ -84,8 +78,24 @@ export function containerNetnsPath(
 
 export type CniCallRunner = (plugin: ShimPlugin, pe: PluginEnvironment) => Promise<PluginOutcome>;
 
-export const runPluginInProcess: CniCallRunner = (plugin, pe) =>
-  plugin === 'calico' ? runCalicoPlugin(pe) : runCalicoIpamPlugin(pe);
+/**
+ * The plugins' code (IPAM, the veth wiring, the endpoint record, v1 names...) is loaded by the first
+ * call, not with the server, so a calico-node whose host never runs a container does not keep it
+ * resident (~1 MB; bench/node-memory). The first call pays the loading (tens of ms) once.
+ */
+export const runPluginInProcess: CniCallRunner = async (plugin, pe) => {
+  let code: typeof import('./run-plugin.js');
+  try {
+    code = await import('./run-plugin.js');
+  } catch (e) {
+    return serverFailure(
+      'could not load the plugin code',
+      e,
+      "calico-node's installation is incomplete: rebuild or reinstall it (npm run build), then restart calico-node",
+    );
+  }
+  return plugin === 'calico' ? code.runCalicoPlugin(pe) : code.runCalicoIpamPlugin(pe);
+};
 
 export interface CniServerOptions {
   readonly socketPath: string;

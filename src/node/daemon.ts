@@ -3,14 +3,19 @@
  * (Felix, the BGP speaker), the health/metrics endpoint and the status socket `calicoctl node
  * status` reads, and stops them cleanly on SIGTERM.
  * Everything it needs is passed in, so tests start it in-process or as a process in a namespace.
+ *
+ * Felix and the CNI server are loaded when they are started, not when this module is: a host that
+ * runs only the speaker (--no-felix, --no-cni-server) does not keep their code resident (Felix's
+ * calculation graph, rules, dataplane, selector and policy modules are ~2 MB of calico-node's RSS;
+ * bench/node-memory). A module that is missing or broken still fails `start()`, as before.
  */
 import type { Server } from 'node:http';
 import type { Datastore } from '../datastore/types.js';
 import type { CommandRunner } from '../kernel/runner.js';
 import type { Logger } from '../log.js';
-import { FelixAgent } from '../felix/agent.js';
+import type { FelixAgent } from '../felix/agent.js';
 import { BgpAgent, StatusSocketServer, bgpMetricSamples, statusSocketPath } from '../bgp/speaker/index.js';
-import { CniServer, cniSocketPath } from '../cni/index.js';
+import type { CniServer } from '../cni/server.js';
 import type { DatastoreConfig } from '../datastore/config.js';
 import { startHealthServer, type HealthSource, type MetricSample } from './health.js';
 import { processMemorySamples } from './process-metrics.js';
@@ -66,6 +71,7 @@ export class CalicoNode implements HealthSource {
       if (r.code !== 0) logger.warn({ sysctl: s, error: r.stderr.trim() }, 'could not enable forwarding');
     }
     if (this.opts.felix) {
+      const { FelixAgent } = await import('../felix/agent.js');
       this.felix = new FelixAgent({
         nodeName: this.opts.nodeName,
         datastore: this.opts.datastore,
@@ -111,6 +117,9 @@ export class CalicoNode implements HealthSource {
       logger.info({ path }, 'status socket listening');
     }
     if (this.opts.cniServer && this.opts.runDir !== undefined) {
+      // server.js, not the folder's index.js: the index also exports the plugin executables' entry
+      // points, which the server loads itself on the first call.
+      const { CniServer, cniSocketPath } = await import('../cni/server.js');
       const socketPath = cniSocketPath(this.opts.runDir);
       try {
         this.cniServer = await CniServer.listen({
