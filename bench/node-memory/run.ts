@@ -9,11 +9,14 @@
  * BGPConfiguration. The CNI server and the status socket run as by default. Modes:
  *   --no-felix   the speaker only (what bench/bgp runs)
  *   felix        Felix too (iptables and ip6tables in the namespace)
- * Once the daemon is up (health endpoint listening; with Felix, "dataplane in sync") it is left
- * alone for SETTLE_MS, then read: VmRSS, RssAnon (its own memory) and RssFile (pages of the node
- * binary and native modules) from /proc/<pid>/status, and the V8 heap from its /metrics
- * (`nodejs_heap_size_used_bytes`). Beside them, the Node runtime with calico-node's flags and no code
- * of ours (`node -e 'setInterval(...)'`). Each mode runs RUNS times; the median RSS run is kept.
+ * Once the daemon is up (health endpoint listening; with Felix, "dataplane in sync") it is read
+ * twice: EARLY_MS later (what bench/bgp's "RSS at Established" sees: start-up's garbage is still in
+ * the heap) and at rest, REST_MS later (V8's memory reducer runs ~8 s after the last full GC and
+ * gives back what start-up left). Each reading: VmRSS, RssAnon (the process's own memory) and
+ * RssFile (pages of the node binary and native modules) from /proc/<pid>/status, and the V8 heap
+ * from its /metrics (`nodejs_heap_size_used_bytes`). Beside them, the Node runtime with
+ * calico-node's flags and no code of ours (`node -e 'setInterval(...)'`), read at rest. Each mode
+ * runs RUNS times; the run with the median RSS at rest is kept.
  *
  * Usage: node --import tsx bench/node-memory/run.ts [--runs N]   (root; writes
  *   bench/results/node-memory.json, or BENCH_NODE_MEMORY_OUT for runs that must not replace it)
@@ -31,20 +34,26 @@ import { NetnsLab, requireRootAndTools } from '../../test/support/netns.js';
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');
 const RUNS = runsAt >= 0 ? Math.max(1, Number(args[runsAt + 1]) || 1) : 3;
-/** How long the daemon is left alone after it is up, before it is read. */
-const SETTLE_MS = 5_000;
+/** When the daemon is read after it is up: early, and at rest. */
+const EARLY_MS = 1_000;
+const REST_MS = 15_000;
 const START_TIMEOUT_MS = 30_000;
 const NODE_ADDRESS = '10.99.0.1';
 
 type Mode = '--no-felix' | 'felix';
 const MODES: readonly Mode[] = ['--no-felix', 'felix'];
 
-interface Reading {
+interface MemoryReading {
   rssMB: number;
   anonMB: number;
   fileMB: number;
   heapUsedMB: number;
   heapTotalMB: number;
+}
+
+interface Reading {
+  early: MemoryReading;
+  rest: MemoryReading;
   /** From start to the health endpoint (and, with Felix, the first dataplane sync). */
   startMs: number;
 }
@@ -140,17 +149,22 @@ async function measureOnce(lab: NetnsLab, mode: Mode, run: number): Promise<Read
       }
     };
     const healthPort = await port();
-    const startMs = Date.now() - started;
-    await sleep(SETTLE_MS);
-    // `ip netns exec` execs the program: the child's pid is calico-node's.
-    const memory = statusMB(child.pid as number);
-    const metrics = lab.exec(ns, 'curl', ['-sf', `http://127.0.0.1:${healthPort}/metrics`]);
-    const reading: Reading = {
-      ...memory,
-      heapUsedMB: round1(metric(metrics, 'nodejs_heap_size_used_bytes') / 1048576),
-      heapTotalMB: round1(metric(metrics, 'nodejs_heap_size_total_bytes') / 1048576),
-      startMs,
+    const up = Date.now();
+    const read = (): MemoryReading => {
+      // `ip netns exec` execs the program: the child's pid is calico-node's. /proc first: the
+      // /metrics request itself allocates.
+      const memory = statusMB(child?.pid as number);
+      const metrics = lab.exec(ns, 'curl', ['-sf', `http://127.0.0.1:${healthPort}/metrics`]);
+      return {
+        ...memory,
+        heapUsedMB: round1(metric(metrics, 'nodejs_heap_size_used_bytes') / 1048576),
+        heapTotalMB: round1(metric(metrics, 'nodejs_heap_size_total_bytes') / 1048576),
+      };
     };
+    await sleep(EARLY_MS);
+    const early = read();
+    await sleep(REST_MS - (Date.now() - up));
+    const reading: Reading = { early, rest: read(), startMs: up - started };
     const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     const code = await exited;
@@ -163,7 +177,7 @@ async function measureOnce(lab: NetnsLab, mode: Mode, run: number): Promise<Read
 }
 
 /** The Node runtime with calico-node's flags and no code of ours, after the same settling time. */
-async function nodeRuntimeFloor(): Promise<Omit<Reading, 'startMs' | 'heapTotalMB'>> {
+async function nodeRuntimeFloor(): Promise<Omit<MemoryReading, 'heapTotalMB'>> {
   const child = spawn(
     process.execPath,
     [
@@ -174,7 +188,7 @@ async function nodeRuntimeFloor(): Promise<Omit<Reading, 'startMs' | 'heapTotalM
     { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
   );
   try {
-    await sleep(SETTLE_MS);
+    await sleep(REST_MS);
     const heap = await new Promise<number>((resolve) => {
       child.once('message', (m) => resolve(Number(m)));
       child.send('read');
@@ -186,7 +200,7 @@ async function nodeRuntimeFloor(): Promise<Omit<Reading, 'startMs' | 'heapTotalM
 }
 
 function median(readings: Reading[]): Reading {
-  const sorted = [...readings].sort((a, b) => a.rssMB - b.rssMB);
+  const sorted = [...readings].sort((a, b) => a.rest.rssMB - b.rest.rssMB);
   return sorted[Math.floor((sorted.length - 1) / 2)] as Reading;
 }
 
@@ -208,21 +222,22 @@ async function main(): Promise<void> {
   }
   const floor = await nodeRuntimeFloor();
   const table = [
-    ['mode', 'RSS MB', 'RssAnon MB', 'RssFile MB', 'heapUsed MB', 'start ms'],
+    ['mode', 'RSS +1 s', 'RSS at rest', 'RssAnon', 'RssFile', 'heapUsed', 'start ms'],
     ...rows.map((r) => [
       `calico-node ${r.mode}`,
-      r.best.rssMB,
-      r.best.anonMB,
-      r.best.fileMB,
-      r.best.heapUsedMB,
+      r.best.early.rssMB,
+      r.best.rest.rssMB,
+      r.best.rest.anonMB,
+      r.best.rest.fileMB,
+      r.best.rest.heapUsedMB,
       r.best.startMs,
     ]),
-    ['node -e (no code of ours)', floor.rssMB, floor.anonMB, floor.fileMB, floor.heapUsedMB, ''],
+    ['node -e (no code of ours)', '', floor.rssMB, floor.anonMB, floor.fileMB, floor.heapUsedMB, ''],
   ].map((row) => row.map(String));
   const widths = table[0]?.map((_, c) => Math.max(...table.map((row) => (row[c] ?? '').length))) ?? [];
   for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  '));
   console.log(
-    `(median of ${RUNS} runs by RSS, read ${SETTLE_MS} ms after start-up; load ${load.toFixed(2)})`,
+    `(MB; median of ${RUNS} runs by RSS at rest: ${REST_MS / 1000} s after start-up, "+1 s" ${EARLY_MS / 1000} s after; load ${load.toFixed(2)})`,
   );
   const out =
     process.env.BENCH_NODE_MEMORY_OUT ??
@@ -239,7 +254,7 @@ async function main(): Promise<void> {
         cpus: cpus().length,
         calicoNode: form,
         nodeFlags: PROGRAM_NODE_FLAGS['calico-node'],
-        settleMs: SETTLE_MS,
+        readAfterMs: { early: EARLY_MS, rest: REST_MS },
         loadAverage1m: load,
         nodeRuntimeFloor: floor,
         rows,
