@@ -9,6 +9,7 @@
  * BGPConfiguration. The CNI server and the status socket run as by default. Modes:
  *   --no-felix   the speaker only (what bench/bgp runs)
  *   felix        Felix too (iptables and ip6tables in the namespace)
+ *   --no-bgp     Felix only (policy-only, as with CALICO_NETWORKING_BACKEND=none)
  * Once the daemon is up (health endpoint listening; with Felix, "dataplane in sync") it is read
  * twice: EARLY_MS later (what bench/bgp's "RSS at Established" sees: start-up's garbage is still in
  * the heap) and at rest, REST_MS later (V8's memory reducer runs ~8 s after the last full GC and
@@ -40,8 +41,13 @@ const REST_MS = 15_000;
 const START_TIMEOUT_MS = 30_000;
 const NODE_ADDRESS = '10.99.0.1';
 
-type Mode = '--no-felix' | 'felix';
-const MODES: readonly Mode[] = ['--no-felix', 'felix'];
+type Mode = '--no-felix' | 'felix' | '--no-bgp';
+const MODES: readonly Mode[] = ['--no-felix', 'felix', '--no-bgp'];
+const MODE_ARGS: Readonly<Record<Mode, readonly string[]>> = {
+  '--no-felix': ['--no-felix'],
+  felix: [],
+  '--no-bgp': ['--no-bgp'],
+};
 
 interface MemoryReading {
   rssMB: number;
@@ -98,7 +104,7 @@ async function prepareStore(dir: string): Promise<string> {
 }
 
 async function measureOnce(lab: NetnsLab, mode: Mode, run: number): Promise<Reading> {
-  const ns = lab.addNamespace(`m${run}${mode === 'felix' ? 'f' : 'n'}`);
+  const ns = lab.addNamespace(`m${run}${MODES.indexOf(mode)}`);
   // The speaker listens on the Node's address; no peer ever connects, so loopback holds it.
   lab.exec(ns, 'ip', ['addr', 'add', `${NODE_ADDRESS}/32`, 'dev', 'lo']);
   const dir = mkdtempSync(join(tmpdir(), 'bench-node-memory-'));
@@ -109,18 +115,7 @@ async function measureOnce(lab: NetnsLab, mode: Mode, run: number): Promise<Read
     const started = Date.now();
     child = spawn(
       'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        node,
-        ...argv,
-        '--node',
-        'bench',
-        '--health-port',
-        '0',
-        ...(mode === '--no-felix' ? ['--no-felix'] : []),
-      ],
+      ['netns', 'exec', ns, node, ...argv, '--node', 'bench', '--health-port', '0', ...MODE_ARGS[mode]],
       {
         cwd: packageRoot(),
         env: {

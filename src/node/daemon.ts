@@ -4,20 +4,23 @@
  * status` reads, and stops them cleanly on SIGTERM.
  * Everything it needs is passed in, so tests start it in-process or as a process in a namespace.
  *
- * Felix and the CNI server are loaded when they are started, not when this module is: a host that
- * runs only the speaker (--no-felix, --no-cni-server) does not keep their code resident (Felix's
- * calculation graph, rules, dataplane, selector and policy modules are ~2 MB of calico-node's RSS;
- * bench/node-memory). A module that is missing or broken still fails `start()`, as before.
+ * Felix, the BGP speaker and the CNI server are loaded when they are started, not when this module
+ * is: a host that runs without one of them does not keep its code resident (Felix's calculation
+ * graph, rules, dataplane, selector and policy modules are ~2 MB of calico-node's RSS, the speaker
+ * ~2.5 MB; bench/node-memory). A module that is missing or broken still fails `start()`.
  */
 import type { Server } from 'node:http';
 import type { Datastore } from '../datastore/types.js';
 import type { CommandRunner } from '../kernel/runner.js';
 import type { Logger } from '../log.js';
 import type { FelixAgent } from '../felix/agent.js';
-import { BgpAgent, StatusSocketServer, bgpMetricSamples, statusSocketPath } from '../bgp/speaker/index.js';
+import type { BgpAgent } from '../bgp/speaker/index.js';
+// The status socket answers with or without BGP, so it comes from its own module: the speaker's
+// index.js also loads the speaker (~2.5 MB resident), which a host without BGP does not run.
+import { StatusSocketServer, statusSocketPath } from '../bgp/speaker/status-socket.js';
 import type { CniServer } from '../cni/server.js';
 import type { DatastoreConfig } from '../datastore/config.js';
-import { startHealthServer, type HealthSource, type MetricSample } from './health.js';
+import { startHealthServer, type HealthSource } from './health.js';
 import { processMemorySamples } from './process-metrics.js';
 
 export interface CalicoNodeOptions {
@@ -48,6 +51,7 @@ export interface CalicoNodeOptions {
 export class CalicoNode implements HealthSource {
   private felix: FelixAgent | undefined;
   private bgp: BgpAgent | undefined;
+  private bgpMetricSamples: (typeof import('../bgp/speaker/index.js'))['bgpMetricSamples'] | undefined;
   private statusSocket: StatusSocketServer | undefined;
   private cniServer: CniServer | undefined;
   private server: Server | undefined;
@@ -85,6 +89,8 @@ export class CalicoNode implements HealthSource {
       this.felix.start();
     }
     if (this.opts.bgp) {
+      const { BgpAgent, bgpMetricSamples } = await import('../bgp/speaker/index.js');
+      this.bgpMetricSamples = bgpMetricSamples;
       this.bgp = new BgpAgent({
         nodeName: this.opts.nodeName,
         datastore: this.opts.datastore,
@@ -149,8 +155,9 @@ export class CalicoNode implements HealthSource {
     return this.felix?.metrics.ready ?? true;
   }
 
-  metrics(): MetricSample[] {
-    const bgp = this.bgp ? bgpMetricSamples(this.bgp.status(), this.bgp.metrics) : [];
+  metrics(): ReturnType<HealthSource['metrics']> {
+    const bgp =
+      this.bgp && this.bgpMetricSamples ? this.bgpMetricSamples(this.bgp.status(), this.bgp.metrics) : [];
     const own = [...processMemorySamples(process.memoryUsage()), ...bgp];
     const m = this.felix?.metrics;
     if (!m) return own;

@@ -4,19 +4,16 @@
  */
 import { createServer, type Server } from 'node:http';
 
-/** One sample of the Prometheus text format, with its HELP text. */
-export interface MetricSample {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  value: number;
-  labels?: Record<string, string>;
-}
-
 export interface HealthSource {
   ready(): boolean;
   /** name → value, with HELP text; names follow Felix's (`felix_int_dataplane_apply_time_seconds`...). */
-  metrics(): MetricSample[];
+  metrics(): {
+    name: string;
+    help: string;
+    type: 'counter' | 'gauge';
+    value: number;
+    labels?: Record<string, string>;
+  }[];
 }
 
 export function renderMetrics(source: HealthSource): string {

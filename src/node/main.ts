@@ -9,7 +9,7 @@ import { resolveDatastoreConfig } from '../datastore/config.js';
 import { openDatastore } from '../datastore/open.js';
 import { ProcessRunner } from '../kernel/runner.js';
 import { createLogger } from '../log.js';
-import { DEFAULT_RUN_DIR } from '../bgp/speaker/index.js';
+import { DEFAULT_RUN_DIR } from '../bgp/speaker/status-socket.js';
 import { parseCalicoNodeCommandLine } from './command-line.js';
 import { CalicoNode } from './daemon.js';
 

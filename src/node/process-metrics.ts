@@ -3,12 +3,12 @@
  * (Felix, in Go, exports `process_resident_memory_bytes` the same way), so one dashboard reads both
  * and bench/node-memory can ask a running daemon for its heap without attaching to it.
  */
-import type { MetricSample } from './health.js';
+import type { HealthSource } from './health.js';
 
 /** The fields of `process.memoryUsage()` these metrics read. */
 export type MemoryUsageReading = Pick<NodeJS.MemoryUsage, 'rss' | 'heapTotal' | 'heapUsed' | 'external'>;
 
-export function processMemorySamples(usage: MemoryUsageReading): MetricSample[] {
+export function processMemorySamples(usage: MemoryUsageReading): ReturnType<HealthSource['metrics']> {
   return [
     {
       name: 'process_resident_memory_bytes',

@@ -1,8 +1,9 @@
 /**
  * What calico-node loads before it knows which components run: the static imports reachable from
  * bin/calico-node.ts (as TypeScript compiles them: imports used only as types are gone). Felix, the
- * CNI plugins' code, commander, the YAML parser and the etcd client are each loaded where they are
- * used, so a speaker-only host does not keep them resident (bench/node-memory). A static import of
+ * BGP speaker, the CNI plugins' code, commander, the YAML parser and the etcd client are each loaded
+ * where they are used, so a host that runs without them does not keep them resident
+ * (bench/node-memory). A static import of
  * one of them on the start path brings that memory back; this test names the chain that does it.
  */
 import { describe, test } from 'node:test';
@@ -53,6 +54,7 @@ describe("calico-node's start path", () => {
   const path = startPath('bin/calico-node.ts');
   const NOT_ON_IT = [
     { what: 'Felix', matches: (m: string) => m.startsWith('src/felix/') },
+    { what: 'the BGP speaker', matches: (m: string) => m === 'src/bgp/speaker/agent.ts' },
     { what: "the CNI plugins' code", matches: (m: string) => m === 'src/cni/run-plugin.ts' },
     { what: 'IPAM', matches: (m: string) => m === 'src/ipam/index.ts' || m === 'src/ipam/client.ts' },
     { what: 'commander', matches: (m: string) => m === 'commander' },
@@ -60,7 +62,7 @@ describe("calico-node's start path", () => {
     { what: 'the etcd client', matches: (m: string) => m === 'etcd3' || m === 'src/datastore/etcd.ts' },
   ];
   test('reaches the daemon (the walk follows imports)', () => {
-    for (const m of ['src/node/main.ts', 'src/node/daemon.ts', 'src/bgp/speaker/index.ts', 'pino'])
+    for (const m of ['src/node/main.ts', 'src/node/daemon.ts', 'src/bgp/speaker/status-socket.ts', 'pino'])
       assert.ok(path.has(m), `${m} should be on the start path`);
   });
   for (const row of NOT_ON_IT) {
