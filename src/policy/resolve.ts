@@ -13,7 +13,9 @@
  *    tier, policies sort by `order` (lower first, none last), then name.
  *  - Profiles follow in the endpoint's own order; they are consulted only if no tier decides.
  */
-import { inferPolicyTypes } from '../api/index.js';
+// From its own module, not api/index.js: the index also loads the YAML codecs and the v1 format,
+// which Felix (resolving policy) never uses.
+import { inferPolicyTypes } from '../api/defaults.js';
 import type { GlobalNetworkPolicy, NetworkPolicy, PolicyType, Profile, Rule } from '../api/index.js';
 import { evaluateSelectorNode, parseSelector, type Selector, type SelectorNode } from '../selector/index.js';
 import { DEFAULT_NAMESPACE, NAMESPACE_NAME_LABEL, type PolicyEndpoint } from './endpoint.js';

@@ -76,3 +76,26 @@ describe("calico-node's start path", () => {
     });
   }
 });
+
+describe('what Felix loads when it starts', () => {
+  const path = startPath('src/felix/agent.ts');
+  const NOT_ON_IT = [
+    { what: 'the YAML parser', matches: (m: string) => m === 'yaml' },
+    {
+      what: 'the v1 format and the YAML codecs',
+      matches: (m: string) => m === 'src/api/v1.ts' || m === 'src/api/codec.ts',
+    },
+  ];
+  test('reaches policy resolution (the walk follows imports)', () => {
+    assert.ok(path.has('src/policy/resolve.ts'));
+  });
+  for (const row of NOT_ON_IT) {
+    test(`does not include ${row.what}`, () => {
+      assert.deepEqual(
+        [...path.keys()].filter(row.matches).map((m) => chain(path, m)),
+        [],
+        'load it where it is used',
+      );
+    });
+  }
+});
