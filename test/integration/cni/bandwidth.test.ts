@@ -7,24 +7,21 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../../src/datastore/resources.js';
-import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
+import { requireRootAndTools, type NetnsLab } from '../../support/netns.js';
 import { ConflistRuntime, type Conflist, type ContainerRef } from './cni-runtime.js';
+import { openCniTestHost, type CniTestHost } from './cni-test-host.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EGRESS_RATE = 20_000_000; // bits per second
 const EGRESS_BURST = 400_000; // bits
 
 describe('calico chained with bandwidth and portmap', () => {
+  let host: CniTestHost;
   let lab: NetnsLab;
-  let dir: string;
   let hostNs: string;
-  let store: SqliteDatastore;
   let runtime: ConflistRuntime;
   const servers: ChildProcess[] = [];
   const containers: { ref: ContainerRef; ns: string; result: Record<string, unknown>; ip: string }[] = [];
@@ -78,18 +75,12 @@ describe('calico chained with bandwidth and portmap', () => {
 
   before(async () => {
     requireRootAndTools(['ip', 'nsenter', 'iperf3', 'tc', 'iptables']);
-    lab = new NetnsLab();
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-cni-bw-'));
-    execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', join(dir, 'bin'), '--source']);
-    hostNs = lab.addNamespace('host');
-    lab.exec(hostNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
-    await new ResourceClient(store).create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'bwpool' },
-      spec: { cidr: '10.55.0.0/24', blockSize: 28 },
+    host = await openCniTestHost({
+      tmpPrefix: 'calico-ts-cni-bw-',
+      pools: [{ name: 'bwpool', cidr: '10.55.0.0/24', blockSize: 28 }],
+      forwarding: ['ipv4'],
     });
+    ({ lab, hostNs } = host);
     const example = JSON.parse(
       readFileSync(join(ROOT, 'examples/cni/calico-bandwidth-portmap.conflist'), 'utf8'),
     ) as Conflist;
@@ -97,25 +88,15 @@ describe('calico chained with bandwidth and portmap', () => {
     const [calico, ...rest] = example.plugins;
     const conflist: Conflist = {
       ...example,
-      plugins: [
-        {
-          ...calico,
-          sqlite_path: join(dir, 'store.sqlite'),
-          nodename: 'bw-node',
-          ipam: { type: 'calico-ipam' },
-        },
-        ...rest,
-      ],
+      plugins: [{ ...calico, ...host.calicoPlugin('bw-node') }, ...rest],
     };
-    runtime = new ConflistRuntime(conflist, [join(dir, 'bin'), '/usr/lib/cni'], hostNs);
+    runtime = new ConflistRuntime(conflist, [host.bin, '/usr/lib/cni'], hostNs);
   });
 
   after(async () => {
     for (const s of servers) s.kill('SIGKILL');
     for (const c of containers) await runtime.del(c.ref, c.result).catch(() => undefined);
-    await store?.close();
-    lab?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await host?.close();
   });
 
   test(`a container limited to ${EGRESS_RATE / 1e6} Mbit/s egress sends at that rate (±20 %), and receives unlimited`, async (t) => {
@@ -155,6 +136,6 @@ describe('calico chained with bandwidth and portmap', () => {
     const links = lab.exec(hostNs, 'ip', ['-o', 'link']);
     assert.doesNotMatch(links, /cali[0-9a-f]{11}|bwp/);
     assert.doesNotMatch(lab.exec(hostNs, 'iptables-save', ['-t', 'nat']), /dport 18080/);
-    assert.deepEqual(await new ResourceClient(store).list('WorkloadEndpoint'), []);
+    assert.deepEqual(await host.resources.list('WorkloadEndpoint'), []);
   });
 });

@@ -6,63 +6,42 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../../src/datastore/resources.js';
-import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
+import { requireRootAndTools } from '../../support/netns.js';
 import { cniEnv, runPlugin } from './cni-runtime.js';
+import { openCniTestHost, type CniTestHost } from './cni-test-host.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('every installed form of the plugins behaves the same', () => {
-  let lab: NetnsLab;
-  let dir: string;
-  let hostNs: string;
-  let store: SqliteDatastore;
+  let host: CniTestHost;
   let network: object;
 
   before(async () => {
     requireRootAndTools(['ip', 'nsenter']);
-    lab = new NetnsLab();
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-cni-forms-'));
-    hostNs = lab.addNamespace('host');
-    store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
-    await new ResourceClient(store).create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'formpool' },
-      spec: { cidr: '10.44.0.0/24', blockSize: 28 },
+    host = await openCniTestHost({
+      tmpPrefix: 'calico-ts-cni-forms-',
+      pools: [{ name: 'formpool', cidr: '10.44.0.0/24', blockSize: 28 }],
+      installPlugins: false,
     });
-    network = {
-      cniVersion: '1.0.0',
-      name: 'formnet',
-      type: 'calico',
-      nodename: 'form-node',
-      datastore_type: 'sqlite',
-      sqlite_path: join(dir, 'store.sqlite'),
-      ipam: { type: 'calico-ipam' },
-    };
+    network = host.network('formnet', 'form-node');
   });
 
-  after(async () => {
-    await store?.close();
-    lab?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => host?.close());
 
   for (const form of ['--source', '--bundle', '--snapshot'])
     test(`installed with ${form}: VERSION, ADD, CHECK, DEL`, async () => {
-      const bin = join(dir, form.slice(2));
+      const bin = join(host.dir, form.slice(2));
       execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', bin, form], { stdio: 'ignore' });
-      const container = {
-        id: `form${form.slice(2)}${lab.prefix}`,
-        netns: `/run/netns/${lab.addNamespace(form.slice(2))}`,
-      };
+      const container = host.newContainer(`form${form.slice(2)}`);
       const call = (command: string, config: object) =>
-        runPlugin(hostNs, join(bin, 'calico'), cniEnv(command, container, [bin]), JSON.stringify(config));
+        runPlugin(
+          host.hostNs,
+          join(bin, 'calico'),
+          cniEnv(command, container, [bin]),
+          JSON.stringify(config),
+        );
       const version = await call('VERSION', { cniVersion: '0.4.0' });
       assert.deepEqual(version.json?.supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0']);
       const add = await call('ADD', network);
@@ -72,7 +51,12 @@ describe('every installed form of the plugins behaves the same', () => {
       assert.deepEqual([check.code, check.stdout], [0, ''], check.stdout);
       const del = await call('DEL', network);
       assert.deepEqual([del.code, del.stdout], [0, ''], del.stdout);
-      const ipamVersion = await runPlugin(hostNs, join(bin, 'calico-ipam'), { CNI_COMMAND: 'VERSION' }, '{}');
+      const ipamVersion = await runPlugin(
+        host.hostNs,
+        join(bin, 'calico-ipam'),
+        { CNI_COMMAND: 'VERSION' },
+        '{}',
+      );
       assert.equal(ipamVersion.code, 0);
     });
 });

@@ -7,25 +7,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../../src/datastore/resources.js';
-import { IpamClient } from '../../../src/ipam/index.js';
-import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
+import type { ResourceClient } from '../../../src/datastore/resources.js';
+import { requireRootAndTools } from '../../support/netns.js';
 import { NodeProcess } from '../../support/calico-node.js';
+import { openCniTestHost, type CniTestHost } from './cni-test-host.js';
 import { PodmanSandbox } from './podman-sandbox.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NODE = 'pod-host';
 
 describe('podman starts containers on a calico network', () => {
-  let lab: NetnsLab;
-  let dir: string;
-  let hostNs: string;
-  let store: SqliteDatastore;
+  let host: CniTestHost;
   let resources: ResourceClient;
   let podman: PodmanSandbox;
   let node: NodeProcess | undefined;
@@ -46,50 +40,32 @@ describe('podman starts containers on a calico network', () => {
 
   before(async () => {
     requireRootAndTools(['podman', 'crun', 'conmon', 'unshare', 'nsenter', 'busybox']);
-    lab = new NetnsLab();
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-podman-'));
-    hostNs = lab.addNamespace('host');
-    lab.exec(hostNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', join(dir, 'bin'), '--source']);
-    const sqlitePath = join(dir, 'store.sqlite');
+    host = await openCniTestHost({
+      tmpPrefix: 'calico-ts-podman-',
+      pools: [{ name: 'podpool', cidr: '10.66.0.0/24', blockSize: 28 }],
+      forwarding: ['ipv4'],
+    });
+    resources = host.resources;
     env = {
       DATASTORE_TYPE: 'sqlite',
-      SQLITE_PATH: sqlitePath,
-      CALICOCTL_DEFAULT_CONFIG: join(dir, 'none.cfg'),
+      SQLITE_PATH: host.sqlitePath,
+      CALICOCTL_DEFAULT_CONFIG: join(host.dir, 'none.cfg'),
     };
-    store = await SqliteDatastore.open(sqlitePath);
-    resources = new ResourceClient(store);
-    await resources.create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'podpool' },
-      spec: { cidr: '10.66.0.0/24', blockSize: 28 },
-    });
-    podman = new PodmanSandbox(join(dir, 'podman'), hostNs, [join(dir, 'bin'), '/usr/lib/cni']);
+    podman = new PodmanSandbox(join(host.dir, 'podman'), host.hostNs, [host.bin, '/usr/lib/cni']);
     podman.addNetwork('calinet', {
       cniVersion: '0.4.0',
       name: 'calinet',
-      plugins: [
-        {
-          type: 'calico',
-          nodename: NODE,
-          datastore_type: 'sqlite',
-          sqlite_path: sqlitePath,
-          ipam: { type: 'calico-ipam' },
-        },
-      ],
+      plugins: [host.calicoPlugin(NODE)],
     });
     await podman.start();
-    node = new NodeProcess(hostNs, NODE, env, ['--refresh-interval', '1000']);
+    node = new NodeProcess(host.hostNs, NODE, env, ['--refresh-interval', '1000']);
     await node.waitReady();
   });
 
   after(async () => {
     podman?.stop();
     const code = await node?.stop();
-    await store?.close();
-    lab?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await host?.close();
     assert.equal(code, 0, 'calico-node exits cleanly');
   });
 
@@ -142,9 +118,9 @@ describe('podman starts containers on a calico network', () => {
     assert.deepEqual(podman.containers(), []);
     assert.deepEqual(await resources.list('WorkloadEndpoint'), []);
     assert.equal(
-      (await new IpamClient(store).usage()).pools.reduce((n, p) => n + p.inUse, 0),
+      (await host.ipam.usage()).pools.reduce((n, p) => n + p.inUse, 0),
       0,
     );
-    assert.doesNotMatch(lab.exec(hostNs, 'ip', ['-o', 'link']), /cali[0-9a-f]{11}/);
+    assert.doesNotMatch(host.lab.exec(host.hostNs, 'ip', ['-o', 'link']), /cali[0-9a-f]{11}/);
   });
 });

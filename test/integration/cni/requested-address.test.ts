@@ -7,39 +7,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../../src/datastore/resources.js';
-import { IpamClient } from '../../../src/ipam/index.js';
-import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
-import { caliLinksIn, cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import type { ResourceClient } from '../../../src/datastore/resources.js';
+import type { IpamClient } from '../../../src/ipam/index.js';
+import { requireRootAndTools } from '../../support/netns.js';
+import { cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
+import { openCniTestHost, type CniTestHost, type TestContainer } from './cni-test-host.js';
 
 describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () => {
-  let lab: NetnsLab;
-  let dir: string;
-  let bin: string;
-  let hostNs: string;
-  let store: SqliteDatastore;
+  let host: CniTestHost;
   let resources: ResourceClient;
   let ipam: IpamClient;
   let network: Record<string, unknown>;
-  let counter = 0;
 
-  function newContainer(args: string): ContainerRef {
-    counter += 1;
-    const ns = lab.addNamespace(`c${counter}`);
-    return { id: `fix${counter}${lab.prefix}`, netns: `/run/netns/${ns}`, args };
-  }
-  const nsOf = (c: ContainerRef) => c.netns.slice('/run/netns/'.length);
+  const newContainer = (args: string): TestContainer => host.newContainer('fix', { args });
   const call = (command: string, c: ContainerRef, plugin = 'calico'): Promise<PluginRun> =>
-    runPlugin(hostNs, join(bin, plugin), cniEnv(command, c, [bin]), JSON.stringify(network));
-  const caliLinks = () => caliLinksIn(lab, hostNs);
+    runPlugin(host.hostNs, join(host.bin, plugin), cniEnv(command, c, [host.bin]), JSON.stringify(network));
   const handleOf = (c: ContainerRef) => `${String(network.name)}.${c.id}`;
   const addressesOf = (r: PluginRun) => (r.json?.ips as { address: string }[]).map((i) => i.address);
   const holderOf = async (ip: string) => {
@@ -49,42 +32,21 @@ describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () =
 
   before(async () => {
     requireRootAndTools(['ip', 'nsenter']);
-    lab = new NetnsLab();
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-cni-ip-'));
-    bin = join(dir, 'bin');
-    execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', bin, '--source']);
-    hostNs = lab.addNamespace('host');
-    lab.exec(hostNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    lab.exec(hostNs, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
-    store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
-    resources = new ResourceClient(store);
-    ipam = new IpamClient(store);
-    for (const [name, cidr, blockSize] of [
-      ['pool4', '10.78.0.0/24', 28],
-      ['pool6', 'fd00:78::/120', 124],
-    ] as const)
-      await resources.create({
-        apiVersion: 'projectcalico.org/v3',
-        kind: 'IPPool',
-        metadata: { name },
-        spec: { cidr, blockSize },
-      });
-    network = {
-      cniVersion: '1.0.0',
-      name: 'fixnet',
-      type: 'calico',
-      nodename: 'node-a',
-      datastore_type: 'sqlite',
-      sqlite_path: join(dir, 'store.sqlite'),
-      ipam: { type: 'calico-ipam' },
-    };
+    host = await openCniTestHost({
+      tmpPrefix: 'calico-ts-cni-ip-',
+      pools: [
+        { name: 'pool4', cidr: '10.78.0.0/24', blockSize: 28 },
+        { name: 'pool6', cidr: 'fd00:78::/120', blockSize: 124 },
+      ],
+      forwarding: ['ipv4', 'ipv6'],
+    });
+    ({ resources, ipam } = host);
+    network = host.network('fixnet', 'node-a');
   });
 
   after(async () => {
-    await store?.close();
-    lab?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    assert.deepEqual(lab.leftovers(), []);
+    await host?.close();
+    assert.deepEqual(host.lab.leftovers(), []);
   });
 
   test('ADD with IP=10.78.0.42 puts exactly that address on eth0, in the endpoint and under the handle; DEL frees it', async () => {
@@ -92,10 +54,10 @@ describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () =
     const r = await call('ADD', c);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(addressesOf(r), ['10.78.0.42/32']);
-    assert.match(lab.exec(nsOf(c), 'ip', ['-o', 'addr', 'show', 'eth0']), /inet 10\.78\.0\.42\/32/);
+    assert.match(host.lab.exec(c.ns, 'ip', ['-o', 'addr', 'show', 'eth0']), /inet 10\.78\.0\.42\/32/);
     const [hostSide] = r.json?.interfaces as { name: string }[];
     assert.match(
-      lab.exec(hostNs, 'ip', ['route', 'show', '10.78.0.42']),
+      host.lab.exec(host.hostNs, 'ip', ['route', 'show', '10.78.0.42']),
       new RegExp(`dev ${hostSide?.name}`),
     );
     const wep = (await resources.list('WorkloadEndpoint')).find((w) => w.spec.containerID === c.id);
@@ -112,7 +74,7 @@ describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () =
 
     assert.equal((await call('DEL', c)).code, 0);
     assert.equal(await holderOf('10.78.0.42'), 'free');
-    assert.deepEqual(caliLinks(), []);
+    assert.deepEqual(host.caliLinks(), []);
   });
 
   test('dual stack IP=10.78.0.43,fd00:78::43 gives both, though the network assigns only IPv4', async () => {
@@ -120,7 +82,7 @@ describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () =
     const r = await call('ADD', c);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(addressesOf(r), ['10.78.0.43/32', 'fd00:78::43/128']);
-    assert.match(lab.exec(nsOf(c), 'ip', ['-6', '-o', 'addr', 'show', 'eth0']), /inet6 fd00:78::43\/128/);
+    assert.match(host.lab.exec(c.ns, 'ip', ['-6', '-o', 'addr', 'show', 'eth0']), /inet6 fd00:78::43\/128/);
     assert.deepEqual((await ipam.ipsByHandle(handleOf(c))).sort(), ['10.78.0.43', 'fd00:78::43']);
     assert.equal((await call('DEL', c)).code, 0);
     assert.deepEqual(await ipam.ipsByHandle(handleOf(c)), []);
@@ -177,7 +139,7 @@ describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () =
   for (const f of refused)
     test(`ADD asking for ${f.name} is CNI error ${f.code} naming it, and leaves nothing behind`, async () => {
       if (f.taken) await ipam.assignIP({ ip: f.taken, handle: 'fixnet.someone-else' });
-      const linksBefore = caliLinks();
+      const linksBefore = host.caliLinks();
       const c = newContainer(f.args);
       const r = await call('ADD', c);
       assert.equal(r.code, 1, r.stdout);
@@ -190,8 +152,8 @@ describe('CNI_ARGS IP=: a container gets the address the runtime asks for', () =
         [],
         'no endpoint',
       );
-      assert.deepEqual(caliLinks(), linksBefore, 'no host interface');
-      assert.equal(lab.try(nsOf(c), 'ip', ['link', 'show', 'eth0']).status, 1, 'no container interface');
+      assert.deepEqual(host.caliLinks(), linksBefore, 'no host interface');
+      assert.equal(host.lab.try(c.ns, 'ip', ['link', 'show', 'eth0']).status, 1, 'no container interface');
       if (f.free) assert.equal(await holderOf(f.free), 'free', `${f.free} given back`);
       if (f.taken) {
         assert.equal(await holderOf(f.taken), 'fixnet.someone-else', 'the holder keeps its address');

@@ -10,21 +10,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../../src/datastore/resources.js';
-import { IpamClient } from '../../../src/ipam/index.js';
+import type { IpamClient } from '../../../src/ipam/index.js';
 import { createLogger } from '../../../src/log.js';
 import { CniServer, cniSocketPath } from '../../../src/cni/server.js';
 import { NodeProcess } from '../../support/calico-node.js';
-import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
+import { requireRootAndTools, type NetnsLab } from '../../support/netns.js';
 import { cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { openCniTestHost, type CniTestHost, type TestContainer } from './cni-test-host.js';
 
 /** What a result says apart from the names and addresses that differ per container. */
 function shapeOf(result: Record<string, unknown> | undefined): unknown {
@@ -50,23 +45,18 @@ function shapeOf(result: Record<string, unknown> | undefined): unknown {
 }
 
 describe('the CNI shim hands calls to calico-node, and runs the Node plugin when there is none', () => {
+  let host: CniTestHost;
   let lab: NetnsLab;
   let dir: string;
   let bin: string;
   let shimOnly: string;
   let hostNs: string;
   let runDir: string;
-  let sqlitePath: string;
-  let store: SqliteDatastore;
   let ipam: IpamClient;
   let node: NodeProcess | undefined;
   let network: Record<string, unknown>;
-  let counter = 0;
 
-  const newContainer = (): ContainerRef => {
-    counter += 1;
-    return { id: `shim${counter}${lab.prefix}`, netns: `/run/netns/${lab.addNamespace(`s${counter}`)}` };
-  };
+  const newContainer = (): TestContainer => host.newContainer('shim');
   /** Runs `plugin` from `dir` as a runtime would; CALICO_RUN_DIR as calico-node has it unless given. */
   const call = (
     from: string,
@@ -87,38 +77,21 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
 
   before(async () => {
     requireRootAndTools(['ip', 'nsenter', 'cc', 'unshare']);
-    lab = new NetnsLab();
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-cni-shim-'));
-    bin = join(dir, 'bin');
-    execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', bin, '--source'], { stdio: 'ignore' });
+    host = await openCniTestHost({
+      tmpPrefix: 'calico-ts-cni-shim-',
+      pools: [{ name: 'shimpool', cidr: '10.46.0.0/24', blockSize: 28 }],
+    });
+    ({ lab, dir, bin, hostNs, ipam } = host);
     shimOnly = join(dir, 'shim-only');
     mkdirSync(shimOnly);
     for (const p of ['calico', 'calico-ipam']) copyFileSync(join(bin, p), join(shimOnly, p));
     execFileSync('chmod', ['755', join(shimOnly, 'calico'), join(shimOnly, 'calico-ipam')]);
-    hostNs = lab.addNamespace('host');
     runDir = join(dir, 'run');
-    sqlitePath = join(dir, 'store.sqlite');
-    store = await SqliteDatastore.open(sqlitePath);
-    ipam = new IpamClient(store);
-    await new ResourceClient(store).create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'shimpool' },
-      spec: { cidr: '10.46.0.0/24', blockSize: 28 },
-    });
-    network = {
-      cniVersion: '1.0.0',
-      name: 'shimnet',
-      type: 'calico',
-      nodename: 'shim-node',
-      datastore_type: 'sqlite',
-      sqlite_path: sqlitePath,
-      ipam: { type: 'calico-ipam' },
-    };
+    network = host.network('shimnet', 'shim-node');
     node = new NodeProcess(
       hostNs,
       'shim-node',
-      { DATASTORE_TYPE: 'sqlite', SQLITE_PATH: sqlitePath, CALICO_RUN_DIR: runDir },
+      { DATASTORE_TYPE: 'sqlite', SQLITE_PATH: host.sqlitePath, CALICO_RUN_DIR: runDir },
       ['--no-felix', '--no-bgp'],
     );
     const deadline = Date.now() + 30_000;
@@ -131,9 +104,7 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
 
   after(async () => {
     await node?.stop();
-    await store?.close();
-    lab?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await host?.close();
     assert.deepEqual(lab.leftovers(), []);
   });
 
@@ -154,10 +125,7 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
     const address = String((added.json?.ips as { address: string }[])[0]?.address);
     assert.match(address, /^10\.46\.0\.\d+\/32$/);
     assert.deepEqual(await ipam.ipsByHandle(`shimnet.${viaServer.id}`), [address.replace('/32', '')]);
-    assert.match(
-      lab.exec(viaServer.netns.slice('/run/netns/'.length), 'ip', ['-o', 'addr', 'show', 'eth0']),
-      /inet 10\.46\.0\./,
-    );
+    assert.match(lab.exec(viaServer.ns, 'ip', ['-o', 'addr', 'show', 'eth0']), /inet 10\.46\.0\./);
 
     const check = await call(shimOnly, 'CHECK', viaServer, { ...network, prevResult: added.json });
     assert.deepEqual([check.code, check.stdout], [0, ''], check.stdout);
@@ -180,7 +148,7 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
 
   test('a namespace file mounted only in the caller’s mount namespace (as podman keeps them) is wired all the same', async () => {
     const c = newContainer();
-    const privatePath = join(dir, `private-netns-${counter}`);
+    const privatePath = join(dir, `private-${c.ns}`);
     writeFileSync(privatePath, '');
     // The runtime's view: CNI_NETNS is a bind mount that exists only in its own mount namespace;
     // in calico-node's, the same path is an empty file.
@@ -201,7 +169,7 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
       privatePath,
       'the result names CNI_NETNS as the runtime gave it',
     );
-    const inside = lab.exec(c.netns.slice('/run/netns/'.length), 'ip', ['-o', 'addr', 'show', 'eth0']);
+    const inside = lab.exec(c.ns, 'ip', ['-o', 'addr', 'show', 'eth0']);
     assert.match(inside, new RegExp(`inet ${result.ips[0]?.address.replace(/\./g, '\\.')}`));
     assert.equal((await call(shimOnly, 'DEL', c)).code, 0);
   });

@@ -6,38 +6,24 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../../src/datastore/resources.js';
-import { IpamClient } from '../../../src/ipam/index.js';
-import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
-import { caliLinksIn, cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import type { ResourceClient } from '../../../src/datastore/resources.js';
+import type { IpamClient } from '../../../src/ipam/index.js';
+import { requireRootAndTools, type NetnsLab } from '../../support/netns.js';
+import { cniEnv, runPlugin, type ContainerRef, type PluginRun } from './cni-runtime.js';
+import { openCniTestHost, type CniTestHost, type TestContainer } from './cni-test-host.js';
 const REFERENCE_PLUGINS = '/usr/lib/cni';
 
 describe('the calico CNI plugins, driven as a runtime drives them', () => {
+  let host: CniTestHost;
   let lab: NetnsLab;
-  let dir: string;
-  let bin: string;
   let hostNs: string;
-  let store: SqliteDatastore;
   let resources: ResourceClient;
   let ipam: IpamClient;
   let network: Record<string, unknown>;
   let cniPath: string[];
-  let counter = 0;
 
-  function newContainer(extra: Partial<ContainerRef> = {}): ContainerRef {
-    counter += 1;
-    const ns = lab.addNamespace(`c${counter}`);
-    return { id: `ctr${counter}${lab.prefix}`, netns: `/run/netns/${ns}`, ...extra };
-  }
-  const nsOf = (c: ContainerRef) => c.netns.slice('/run/netns/'.length);
+  const newContainer = (extra: Partial<ContainerRef> = {}): TestContainer => host.newContainer('ctr', extra);
 
   function call(
     command: string,
@@ -48,12 +34,12 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
   ): Promise<PluginRun> {
     return runPlugin(
       hostNs,
-      join(bin, plugin),
+      join(host.bin, plugin),
       { ...cniEnv(command, c, cniPath), ...env },
       JSON.stringify(config),
     );
   }
-  const caliLinks = () => caliLinksIn(lab, hostNs);
+  const caliLinks = () => host.caliLinks();
   const handleOf = (c: ContainerRef) => `${String(network.name)}.${c.id}`;
 
   /** Nothing of a container remains: no address, no endpoint, no host interface. */
@@ -69,38 +55,18 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
 
   before(async () => {
     requireRootAndTools(['ip', 'nsenter', 'ping']);
-    lab = new NetnsLab();
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-cni-'));
-    bin = join(dir, 'bin');
-    execFileSync(join(ROOT, 'scripts/install-cni.sh'), ['--dest', bin, '--source']);
-    cniPath = [bin, REFERENCE_PLUGINS];
-    hostNs = lab.addNamespace('host');
-    lab.exec(hostNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
-    resources = new ResourceClient(store);
-    ipam = new IpamClient(store);
-    await resources.create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'pool1' },
-      spec: { cidr: '10.77.0.0/24', blockSize: 28 },
+    host = await openCniTestHost({
+      tmpPrefix: 'calico-ts-cni-',
+      pools: [{ name: 'pool1', cidr: '10.77.0.0/24', blockSize: 28 }],
+      forwarding: ['ipv4'],
     });
-    network = {
-      cniVersion: '1.0.0',
-      name: 'net1',
-      type: 'calico',
-      nodename: 'node-a',
-      datastore_type: 'sqlite',
-      sqlite_path: join(dir, 'store.sqlite'),
-      mtu: 1400,
-      ipam: { type: 'calico-ipam' },
-    };
+    ({ lab, hostNs, resources, ipam } = host);
+    cniPath = [host.bin, REFERENCE_PLUGINS];
+    network = host.network('net1', 'node-a', { mtu: 1400 });
   });
 
   after(async () => {
-    await store?.close();
-    lab?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await host?.close();
     assert.deepEqual(lab.leftovers(), []);
   });
 
@@ -131,16 +97,16 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
       new RegExp(`dev ${hostSide.name} scope link`),
     );
     assert.match(
-      lab.exec(nsOf(a), 'ip', ['-o', 'addr', 'show', 'eth0']),
+      lab.exec(a.ns, 'ip', ['-o', 'addr', 'show', 'eth0']),
       new RegExp(`inet ${ipA.replace('.', '\\.')}`),
     );
-    assert.match(lab.exec(nsOf(a), 'ip', ['route']), /default via 169\.254\.1\.1 dev eth0/);
+    assert.match(lab.exec(a.ns, 'ip', ['route']), /default via 169\.254\.1\.1 dev eth0/);
     assert.match(
-      lab.exec(nsOf(a), 'ip', ['neigh', 'show', '169.254.1.1']),
+      lab.exec(a.ns, 'ip', ['neigh', 'show', '169.254.1.1']),
       /lladdr ee:ee:ee:ee:ee:ee PERMANENT/,
     );
     assert.match(
-      lab.exec(nsOf(a), 'ip', ['-o', 'link', 'show', 'eth0']),
+      lab.exec(a.ns, 'ip', ['-o', 'link', 'show', 'eth0']),
       new RegExp(`link/ether ${inside.mac}`),
     );
 
@@ -157,7 +123,7 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
       ['node-a', 'cni', hostSide.name, inside.mac, [ipA], ['net1']],
     );
     assert.equal(
-      lab.try(nsOf(a), 'ping', ['-c1', '-W2', ipB.replace('/32', '')]).status,
+      lab.try(a.ns, 'ping', ['-c1', '-W2', ipB.replace('/32', '')]).status,
       0,
       'a pings b through the host',
     );
@@ -197,7 +163,7 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
     const c = newContainer();
     const r = await call('ADD', c);
     const ip = String((r.json?.ips as { address: string }[])[0]?.address);
-    lab.exec(nsOf(c), 'ip', ['addr', 'del', ip, 'dev', 'eth0']);
+    lab.exec(c.ns, 'ip', ['addr', 'del', ip, 'dev', 'eth0']);
     const check = await call('CHECK', c, { ...network, prevResult: r.json });
     assert.equal(check.code, 1);
     assert.equal(check.json?.code, 101);
@@ -209,8 +175,8 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
   const failures: {
     name: string;
     code: number;
-    prepare?: (c: ContainerRef) => void;
-    env?: (c: ContainerRef) => Record<string, string | undefined>;
+    prepare?: (c: TestContainer) => void;
+    env?: (c: TestContainer) => Record<string, string | undefined>;
     config?: () => unknown;
   }[] = [
     {
@@ -221,7 +187,7 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
     {
       name: 'an interface already named eth0 in the container',
       code: 102,
-      prepare: (c) => lab.exec(nsOf(c), 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'x0']),
+      prepare: (c) => lab.exec(c.ns, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'x0']),
     },
     {
       name: 'a pool that does not exist',
@@ -236,7 +202,7 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
       name: 'a datastore that cannot be opened',
       code: 11,
       // A path under a regular file: its directory cannot be created.
-      config: () => ({ ...network, sqlite_path: join(dir, 'bin', 'calico', 'store.sqlite') }),
+      config: () => ({ ...network, sqlite_path: join(host.bin, 'calico', 'store.sqlite') }),
     },
   ];
   for (const f of failures)
@@ -247,7 +213,7 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
       const config = f.config?.() ?? network;
       const r = await runPlugin(
         hostNs,
-        join(bin, 'calico'),
+        join(host.bin, 'calico'),
         { ...cniEnv('ADD', c, cniPath), ...(f.env?.(c) ?? {}) },
         typeof config === 'string' ? config : JSON.stringify(config),
       );
@@ -268,7 +234,7 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
       bridge: 'cni0',
       nodename: 'node-a',
       datastore_type: 'sqlite',
-      sqlite_path: join(dir, 'store.sqlite'),
+      sqlite_path: host.sqlitePath,
       ipam: { type: 'calico-ipam' },
     };
     const add = await call('ADD', c, bridgeNetwork, 'calico-ipam');
@@ -289,7 +255,11 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
     const c = newContainer();
     const hostLocal = {
       ...network,
-      ipam: { type: 'host-local', ranges: [[{ subnet: '10.99.0.0/24' }]], dataDir: join(dir, 'host-local') },
+      ipam: {
+        type: 'host-local',
+        ranges: [[{ subnet: '10.99.0.0/24' }]],
+        dataDir: join(host.dir, 'host-local'),
+      },
     };
     const r = await call('ADD', c, hostLocal);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -336,10 +306,10 @@ describe('the calico CNI plugins, driven as a runtime drives them', () => {
       (r.json?.ips as { address: string }[]).map((i) => i.address).find((x) => x.includes(':'));
     const [ipA6, ipB6] = results.map(v6Of);
     assert.match(String(ipA6), /^fd00:77::[0-9a-f]*\/128$/);
-    assert.match(lab.exec(nsOf(a), 'ip', ['-6', 'route']), /default via fe80::ecee:eeff:feee:eeee dev eth0/);
+    assert.match(lab.exec(a.ns, 'ip', ['-6', 'route']), /default via fe80::ecee:eeff:feee:eeee dev eth0/);
     let pinged = false;
     for (let i = 0; i < 20 && !pinged; i++) {
-      pinged = lab.try(nsOf(a), 'ping', ['-6', '-c1', '-W1', String(ipB6).replace('/128', '')]).status === 0;
+      pinged = lab.try(a.ns, 'ping', ['-6', '-c1', '-W1', String(ipB6).replace('/128', '')]).status === 0;
       if (!pinged) await new Promise((r) => setTimeout(r, 250));
     }
     assert.ok(pinged, `a pings b at ${ipB6}`);
