@@ -53,7 +53,10 @@ export const CALICO_NODE_OPTIONS: readonly OptionSpec[] = [
     flags: '--refresh-interval <ms>',
     description: 'dataplane refresh period in ms (overrides iptablesRefreshInterval)',
   },
-  { flags: '--no-ipv6', description: 'do not program ip6tables' },
+  {
+    flags: '--no-ipv6',
+    description: 'program nothing IPv6 (no ip6tables rules, IPv6 routes, sets or sysctls)',
+  },
   {
     flags: '--log-level <level>',
     description: 'initial log level (the datastore setting wins once read)',

@@ -69,8 +69,11 @@ export class CalicoNode implements HealthSource {
       },
       'calico-node starting',
     );
-    // A host that routes for its workloads must forward; Calico's start-up does the same.
-    for (const s of ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']) {
+    // A host that routes for its workloads must forward; Calico's start-up does the same. With IPv6
+    // off nothing IPv6 is ours to turn on (Felix programs no IPv6 route, rule or sysctl either).
+    const forwarding = ['net.ipv4.ip_forward=1'];
+    if (this.opts.ipv6 ?? true) forwarding.push('net.ipv6.conf.all.forwarding=1');
+    for (const s of forwarding) {
       const r = await this.opts.runner.run('sysctl', ['-q', '-w', s]);
       if (r.code !== 0) logger.warn({ sysctl: s, error: r.stderr.trim() }, 'could not enable forwarding');
     }
@@ -198,6 +201,12 @@ export class CalicoNode implements HealthSource {
         help: 'Datastore resyncs after a lost watch',
         type: 'counter' as const,
         value: m.resyncs,
+      },
+      {
+        name: 'felix_ipv6_endpoints_not_programmed',
+        help: 'Local workload endpoints with IPv6 addresses not programmed because IPv6 is off',
+        type: 'gauge' as const,
+        value: m.ipv6EndpointsNotProgrammed,
       },
     ];
   }
