@@ -13,16 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BGPPeerSpec } from '../../src/api/types.js';
-import { SqliteDatastore } from '../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../src/datastore/resources.js';
-import { IpamClient } from '../../src/ipam/index.js';
-import { HOST_PREFIX, parseAffinityKey } from '../../src/ipam/keys.js';
-import { formatCidr } from '../../src/net/ip.js';
 import { requestStatus, statusSocketPath, type NodeStatusReply } from '../../src/bgp/speaker/index.js';
 import type { SpeakerStatus } from '../../src/bgp/speaker/index.js';
 import { NetnsLab, requireRootAndTools } from '../support/netns.js';
-import { NodeProcess } from '../support/calico-node.js';
+import { bgpKernelRoutes, NodeProcess } from '../support/calico-node.js';
 import { createRouter, waitFor, type BgpRouter, type Family, type RouterSpec } from '../support/bgp-peers.js';
+import { L2Segment } from '../support/l2-segment.js';
+import { BGP_TEST_POOLS, createIpPools, NodeDatastore } from '../support/node-datastore.js';
 
 export const NODE_NAME = 'node1';
 export const NODE4 = '10.0.0.1';
@@ -45,10 +42,10 @@ export class InteropLab {
   readonly net = new NetnsLab();
   readonly dir = mkdtempSync(join(tmpdir(), 'calico-ts-interop-'));
   readonly routers: BgpRouter[] = [];
-  private readonly sw: string;
+  private readonly segment: L2Segment;
   readonly nodeNs: string;
   private node: NodeProcess | undefined;
-  private store: SqliteDatastore | undefined;
+  private datastore: NodeDatastore | undefined;
   block4 = '';
   block6 = '';
   private nextSlot = 0;
@@ -57,19 +54,8 @@ export class InteropLab {
   constructor() {
     requireRootAndTools(['ip']);
     process.on('exit', this.onExit);
-    this.sw = this.net.addNamespace('sw');
-    this.net.exec(this.sw, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
-    this.net.exec(this.sw, 'ip', ['link', 'set', 'br0', 'up']);
-    this.nodeNs = this.onSegment('node', NODE4, NODE6);
-  }
-
-  private onSegment(name: string, a4: string, a6: string): string {
-    const ns = this.net.addNamespace(name);
-    this.net.veth({ ns, name: 'eth1' }, { ns: this.sw, name: `p-${name}` });
-    this.net.exec(this.sw, 'ip', ['link', 'set', `p-${name}`, 'master', 'br0']);
-    this.net.exec(ns, 'ip', ['addr', 'add', `${a4}/24`, 'dev', 'eth1']);
-    this.net.exec(ns, 'ip', ['-6', 'addr', 'add', `${a6}/64`, 'dev', 'eth1', 'nodad']);
-    return ns;
+    this.segment = new L2Segment(this.net);
+    this.nodeNs = this.segment.join('node', NODE4, NODE6);
   }
 
   /** A router in a new namespace on the segment, in the next address slot; not started yet. */
@@ -84,7 +70,7 @@ export class InteropLab {
     const i = this.nextSlot++;
     const address4 = routerAddress4(i);
     const address6 = routerAddress6(i);
-    const ns = this.onSegment(name, address4, address6);
+    const ns = this.segment.join(name, address4, address6);
     const router = createRouter({
       ...spec({ address4, address6, routerId: address4 }),
       ns,
@@ -97,27 +83,16 @@ export class InteropLab {
 
   /** Writes the datastore (Node, BGPConfiguration, pools, blocks, BGPPeers) and starts calico-node. */
   async startNode(config: NodeConfig): Promise<void> {
-    const path = join(this.dir, 'store.sqlite');
-    this.store = await SqliteDatastore.open(path);
-    const client = new ResourceClient(this.store);
+    const datastore = await NodeDatastore.open(this.dir);
+    this.datastore = datastore;
+    const { client } = datastore;
     await client.create({
       apiVersion: 'projectcalico.org/v3',
       kind: 'BGPConfiguration',
       metadata: { name: 'default' },
       spec: { nodeToNodeMeshEnabled: false, asNumber: config.asNumber },
     });
-    await client.create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'pool4' },
-      spec: { cidr: '10.65.0.0/16', blockSize: 26 },
-    });
-    await client.create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'pool6' },
-      spec: { cidr: 'fd65::/48', blockSize: 122 },
-    });
+    await createIpPools(client, BGP_TEST_POOLS);
     await client.create({
       apiVersion: 'projectcalico.org/v3',
       kind: 'Node',
@@ -134,36 +109,18 @@ export class InteropLab {
     for (const { name, ...spec } of config.peers) {
       await client.create({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec });
     }
-    await new IpamClient(this.store).autoAssign({ handle: 'wl-1', host: NODE_NAME, num4: 1, num6: 1 });
-    for (const kv of (await this.store.list(HOST_PREFIX)).items) {
-      const a = parseAffinityKey(kv.key);
-      if (a?.cidr.family === 4) this.block4 = formatCidr(a.cidr);
-      if (a?.cidr.family === 6) this.block6 = formatCidr(a.cidr);
-    }
-    if (this.block4 === '' || this.block6 === '')
+    await datastore.ipam.autoAssign({ handle: 'wl-1', host: NODE_NAME, num4: 1, num6: 1 });
+    const blocks = (await datastore.affineBlocks())[NODE_NAME];
+    if (blocks?.ipv4 === undefined || blocks.ipv6 === undefined)
       throw new Error('IPAM gave the node no IPv4 and IPv6 block');
-    this.node = new NodeProcess(
-      this.nodeNs,
-      NODE_NAME,
-      {
-        DATASTORE_TYPE: 'sqlite',
-        SQLITE_PATH: path,
-        CALICO_RUN_DIR: join(this.dir, 'run'),
-        CALICOCTL_DEFAULT_CONFIG: join(this.dir, 'none.cfg'),
-      },
-      ['--no-felix', '--refresh-interval', '1000'],
-    );
-    const node = this.node;
-    await waitFor(
-      'calico-node opens its status socket',
-      () => {
-        if (node.child.exitCode !== null) throw new Error(`calico-node exited:\n${node.output}`);
-        return node.output.includes('status socket listening');
-      },
-      (ok) => ok,
-      30_000,
-      100,
-    );
+    this.block4 = blocks.ipv4;
+    this.block6 = blocks.ipv6;
+    this.node = new NodeProcess(this.nodeNs, NODE_NAME, datastore.env, [
+      '--no-felix',
+      '--refresh-interval',
+      '1000',
+    ]);
+    await this.node.waitForLog('status socket listening', 30_000);
   }
 
   /** The output of calico-node and every router, for failure messages. */
@@ -175,7 +132,8 @@ export class InteropLab {
   }
 
   async status(): Promise<SpeakerStatus> {
-    const reply = (await requestStatus(statusSocketPath(NODE_NAME, join(this.dir, 'run')), {
+    if (this.datastore === undefined) throw new Error('startNode() first');
+    const reply = (await requestStatus(statusSocketPath(NODE_NAME, this.datastore.runDir), {
       request: 'status',
     })) as NodeStatusReply;
     if (reply.bgp === undefined) throw new Error(`calico-node runs no BGP: ${reply.bgpDisabled ?? ''}`);
@@ -189,19 +147,7 @@ export class InteropLab {
   }
 
   kernelRoutes(family: Family): KernelRoutes {
-    const list = JSON.parse(
-      this.net.exec(this.nodeNs, 'ip', [
-        '-j',
-        family === 'ipv4' ? '-4' : '-6',
-        'route',
-        'show',
-        'proto',
-        '81',
-      ]),
-    ) as { dst: string; gateway?: string; nexthops?: { gateway: string }[] }[];
-    return Object.fromEntries(
-      list.map((r) => [r.dst, r.nexthops ? r.nexthops.map((h) => h.gateway).sort() : [r.gateway ?? '']]),
-    );
+    return bgpKernelRoutes(this.net, this.nodeNs, family === 'ipv4' ? 4 : 6);
   }
 
   /** Waits with the logs of everything attached to the failure. */
@@ -218,16 +164,16 @@ export class InteropLab {
 
   /** Releases the node's addresses and then its now empty blocks, as a drained host would. */
   async releaseBlocks(): Promise<string[]> {
-    if (this.store === undefined) throw new Error('startNode() first');
-    const ipam = new IpamClient(this.store);
+    if (this.datastore === undefined) throw new Error('startNode() first');
+    const { ipam } = this.datastore;
     await ipam.releaseByHandle('wl-1');
     return ipam.releaseEmptyBlocks(NODE_NAME);
   }
 
   async stopNode(): Promise<number | null> {
     const code = (await this.node?.stop()) ?? null;
-    await this.store?.close();
-    this.store = undefined;
+    await this.datastore?.close();
+    this.datastore = undefined;
     return code;
   }
 

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { NetnsLab } from './netns.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -35,13 +36,20 @@ export class NodeProcess {
   }
 
   /** Waits for the log line that says the dataplane is programmed. */
-  async waitReady(timeoutMs = 20_000): Promise<void> {
+  waitReady(timeoutMs = 20_000): Promise<void> {
+    return this.waitForLog('dataplane in sync', timeoutMs);
+  }
+
+  /** Waits until calico-node's output includes `text`; fails at once, with the output, if it exits. */
+  async waitForLog(text: string, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.output.includes('dataplane in sync')) {
+    while (!this.output.includes(text)) {
       if (this.child.exitCode !== null)
-        throw new Error(`calico-node exited (${this.child.exitCode}):\n${this.output}`);
+        throw new Error(
+          `calico-node exited (${this.child.exitCode}) before logging "${text}":\n${this.output}`,
+        );
       if (Date.now() > deadline)
-        throw new Error(`calico-node not ready after ${timeoutMs} ms:\n${this.output}`);
+        throw new Error(`calico-node did not log "${text}" within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -55,4 +63,16 @@ export class NodeProcess {
     clearTimeout(timer);
     return code;
   }
+}
+
+/** The routes calico-node's BGP speaker programmed in `ns` (proto 81): prefix → sorted next hops. */
+export function bgpKernelRoutes(lab: NetnsLab, ns: string, family: 4 | 6): Record<string, string[]> {
+  const list = JSON.parse(lab.exec(ns, 'ip', ['-j', `-${family}`, 'route', 'show', 'proto', '81'])) as {
+    dst: string;
+    gateway?: string;
+    nexthops?: { gateway: string }[];
+  }[];
+  return Object.fromEntries(
+    list.map((r) => [r.dst, r.nexthops ? r.nexthops.map((h) => h.gateway).sort() : [r.gateway ?? '']]),
+  );
 }

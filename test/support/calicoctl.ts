@@ -1,6 +1,7 @@
 /**
- * Runs calicoctl in-process against a throwaway SQLite store, capturing what it prints, so tests
- * read like transcripts: `await ctl('get', 'ippool')` → { code, out, err }.
+ * Runs calicoctl in-process against a throwaway SQLite store (or, with `runCalicoctl`, any datastore
+ * the environment names), capturing what it prints, so tests read like transcripts:
+ * `await ctl('get', 'ippool')` → { code, out, err }.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,24 +31,30 @@ export function ctlSandbox(): CtlSandbox {
     // Never read the machine's /etc/calico/calicoctl.cfg from a test.
     CALICOCTL_DEFAULT_CONFIG: join(dir, 'no-such-calicoctl.cfg'),
   };
-  const run = async (stdin: string, args: string[]): Promise<CtlResult> => {
-    let out = '';
-    let err = '';
-    const code = await main(args, {
-      stdout: (t) => (out += t),
-      stderr: (t) => (err += t),
-      readStdin: async () => stdin,
-      env,
-    });
-    return { code, out, err };
-  };
   return {
     dir,
     env,
-    ctl: (...args) => run('', args),
-    ctlIn: (stdin, ...args) => run(stdin, args),
+    ctl: (...args) => runCalicoctl(env, args),
+    ctlIn: (stdin, ...args) => runCalicoctl(env, args, stdin),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Runs calicoctl in-process with `env` as its whole environment, capturing what it prints. */
+export async function runCalicoctl(
+  env: NodeJS.ProcessEnv,
+  args: readonly string[],
+  stdin = '',
+): Promise<CtlResult> {
+  let out = '';
+  let err = '';
+  const code = await main([...args], {
+    stdout: (t) => (out += t),
+    stderr: (t) => (err += t),
+    readStdin: async () => stdin,
+    env,
+  });
+  return { code, out, err };
 }
 
 /** Splits a printed table into rows of cells (columns are separated by runs of 2+ spaces). */

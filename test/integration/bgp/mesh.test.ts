@@ -14,16 +14,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '../../../src/api/types.js';
-import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
-import { ResourceClient } from '../../../src/datastore/resources.js';
-import { IpamClient } from '../../../src/ipam/index.js';
-import { HOST_PREFIX, parseAffinityKey } from '../../../src/ipam/keys.js';
-import { formatCidr } from '../../../src/net/ip.js';
+import type { ResourceClient } from '../../../src/datastore/resources.js';
 import { probeIcmp } from '../../../src/lab/probe.js';
-import { main as calicoctl } from '../../../src/cli/main.js';
 import { NetnsLab, requireRootAndTools } from '../../support/netns.js';
 import { attachWorkload } from '../../support/workloads.js';
-import { NodeProcess } from '../../support/calico-node.js';
+import { runCalicoctl } from '../../support/calicoctl.js';
+import { bgpKernelRoutes, NodeProcess } from '../../support/calico-node.js';
+import { waitFor as eventually } from '../../support/bgp-peers.js';
+import { L2Segment } from '../../support/l2-segment.js';
+import { BGP_TEST_POOLS, createIpPools, NodeDatastore } from '../../support/node-datastore.js';
 
 const HOSTS = [
   { name: 'h1', address: '10.0.0.1', address6: 'fd00::1', iface: 'calimesh00001' },
@@ -32,26 +31,10 @@ const HOSTS = [
 ] as const;
 const RR_ADDRESS = '10.0.0.254';
 
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T> | T,
-  ok: (v: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last saw ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('a three-host calico-node mesh routes workload traffic with BGP alone', () => {
   let lab: NetnsLab;
   let dir: string;
-  let store: SqliteDatastore;
+  let datastore: NodeDatastore | undefined;
   let client: ResourceClient;
   let bird: ChildProcess | undefined;
   let birdOutput = '';
@@ -63,18 +46,7 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
   let env: NodeJS.ProcessEnv;
 
   /** Our BGP routes in a host's kernel: prefix → next hops. */
-  function bgpRoutes(host: string, family: 4 | 6 = 4): Record<string, string[]> {
-    const list = JSON.parse(
-      lab.exec(ns[host] as string, 'ip', ['-j', `-${family}`, 'route', 'show', 'proto', '81']),
-    ) as {
-      dst: string;
-      gateway?: string;
-      nexthops?: { gateway: string }[];
-    }[];
-    return Object.fromEntries(
-      list.map((r) => [r.dst, r.nexthops ? r.nexthops.map((h) => h.gateway).sort() : [r.gateway ?? '']]),
-    );
-  }
+  const bgpRoutes = (host: string, family: 4 | 6 = 4) => bgpKernelRoutes(lab, ns[host] as string, family);
 
   /** What each host should have: every other host's block, next hop that host. */
   const expectedRoutes = (host: string) =>
@@ -82,17 +54,7 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
   const expectedRoutes6 = (host: string) =>
     Object.fromEntries(HOSTS.filter((h) => h.name !== host).map((h) => [block6[h.name], [h.address6]]));
 
-  async function nodeStatus(host: string): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await calicoctl(['node', 'status', '--node', host], {
-      stdout: (t) => (out += t),
-      stderr: (t) => (err += t),
-      readStdin: async () => '',
-      env,
-    });
-    return { code, out, err };
-  }
+  const nodeStatus = (host: string) => runCalicoctl(env, ['node', 'status', '--node', host]);
 
   async function pingMatrix(): Promise<string[]> {
     const failures: string[] = [];
@@ -117,41 +79,20 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
     requireRootAndTools(['ip', 'iptables-restore', 'ipset', 'ping', 'bird']);
     lab = new NetnsLab();
     dir = mkdtempSync(join(tmpdir(), 'calico-ts-bgp-mesh-'));
-    ns.sw = lab.addNamespace('sw');
-    lab.exec(ns.sw, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
-    lab.exec(ns.sw, 'ip', ['link', 'set', 'br0', 'up']);
-    const onLink = (name: string, address: string, address6?: string): void => {
-      const n = lab.addNamespace(name);
-      ns[name] = n;
-      lab.veth({ ns: n, name: 'eth1' }, { ns: ns.sw as string, name: `p-${name}` });
-      lab.exec(ns.sw as string, 'ip', ['link', 'set', `p-${name}`, 'master', 'br0']);
-      lab.exec(n, 'ip', ['addr', 'add', `${address}/24`, 'dev', 'eth1']);
-      if (address6) lab.exec(n, 'ip', ['-6', 'addr', 'add', `${address6}/64`, 'dev', 'eth1', 'nodad']);
-    };
-    for (const h of HOSTS) onLink(h.name, h.address, h.address6);
-    onLink('rr', RR_ADDRESS);
+    const segment = new L2Segment(lab);
+    for (const h of HOSTS) ns[h.name] = segment.join(h.name, h.address, h.address6);
+    ns.rr = segment.join('rr', RR_ADDRESS);
 
-    store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
-    client = new ResourceClient(store);
-    await client.create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'pool' },
-      spec: { cidr: '10.65.0.0/16', blockSize: 26 },
-    });
-    await client.create({
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'IPPool',
-      metadata: { name: 'pool6' },
-      spec: { cidr: 'fd65::/48', blockSize: 122 },
-    });
+    datastore = await NodeDatastore.open(dir);
+    client = datastore.client;
+    await createIpPools(client, BGP_TEST_POOLS);
     await client.create({
       apiVersion: 'projectcalico.org/v3',
       kind: 'Profile',
       metadata: { name: 'allow-all' },
       spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
     });
-    const ipam = new IpamClient(store);
+    const { ipam } = datastore;
     for (const h of HOSTS) {
       await client.create({
         apiVersion: 'projectcalico.org/v3',
@@ -182,18 +123,11 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
         },
       });
     }
-    for (const kv of (await store.list(HOST_PREFIX)).items) {
-      const a = parseAffinityKey(kv.key);
-      if (a?.cidr.family === 4) block[a.host] = formatCidr(a.cidr);
-      if (a?.cidr.family === 6) block6[a.host] = formatCidr(a.cidr);
+    for (const [host, { ipv4, ipv6 }] of Object.entries(await datastore.affineBlocks())) {
+      if (ipv4 !== undefined) block[host] = ipv4;
+      if (ipv6 !== undefined) block6[host] = ipv6;
     }
-    env = {
-      PATH: process.env.PATH,
-      DATASTORE_TYPE: 'sqlite',
-      SQLITE_PATH: join(dir, 'store.sqlite'),
-      CALICOCTL_DEFAULT_CONFIG: join(dir, 'none.cfg'),
-      CALICO_RUN_DIR: join(dir, 'run'),
-    };
+    env = { PATH: process.env.PATH, ...datastore.env };
     for (const h of HOSTS)
       nodes.push(new NodeProcess(ns[h.name] as string, h.name, env, ['--refresh-interval', '1000']));
     await Promise.all(nodes.map((n) => n.waitReady(30_000)));
@@ -206,7 +140,7 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
       await exited;
     }
     const codes = await Promise.all(nodes.map((n) => n.stop()));
-    await store?.close();
+    await datastore?.close();
     lab?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(codes, [0, 0, 0], 'calico-node exits cleanly on SIGTERM');
@@ -350,13 +284,8 @@ describe('a three-host calico-node mesh routes workload traffic with BGP alone',
       );
     }
     // The routes came from the reflector: h1 received the other two blocks from it.
-    let out = '';
-    await calicoctl(['node', 'status', '--node', 'h1', '--routes', RR_ADDRESS], {
-      stdout: (t) => (out += t),
-      stderr: (t) => (out += t),
-      readStdin: async () => '',
-      env,
-    });
+    const routes = await runCalicoctl(env, ['node', 'status', '--node', 'h1', '--routes', RR_ADDRESS]);
+    const out = routes.out + routes.err;
     for (const h of HOSTS.filter((x) => x.name !== 'h1')) {
       assert.match(
         out,

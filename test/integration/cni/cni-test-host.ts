@@ -16,15 +16,10 @@ import { SqliteDatastore } from '../../../src/datastore/sqlite.js';
 import { ResourceClient } from '../../../src/datastore/resources.js';
 import { IpamClient } from '../../../src/ipam/index.js';
 import { NetnsLab } from '../../support/netns.js';
+import { createIpPools, type PoolSpec } from '../../support/node-datastore.js';
 import { caliLinksIn, type ContainerRef } from './cni-runtime.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-export interface PoolSpec {
-  readonly name: string;
-  readonly cidr: string;
-  readonly blockSize: number;
-}
 
 export interface CniTestHostOptions {
   /** Start of the temporary directory's name, so a leftover directory says which test made it. */
@@ -124,13 +119,7 @@ export async function openCniTestHost(o: CniTestHostOptions): Promise<CniTestHos
     for (const family of o.forwarding ?? []) lab.exec(hostNs, 'sysctl', ['-qw', FORWARDING_SYSCTL[family]]);
     store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
     const host = new CniTestHost(lab, dir, hostNs, store);
-    for (const { name, cidr, blockSize } of o.pools)
-      await host.resources.create({
-        apiVersion: 'projectcalico.org/v3',
-        kind: 'IPPool',
-        metadata: { name },
-        spec: { cidr, blockSize },
-      });
+    await createIpPools(host.resources, o.pools);
     return host;
   } catch (e) {
     await removeHost(lab, dir, store);

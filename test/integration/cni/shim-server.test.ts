@@ -94,12 +94,7 @@ describe('the CNI shim hands calls to calico-node, and runs the Node plugin when
       { DATASTORE_TYPE: 'sqlite', SQLITE_PATH: host.sqlitePath, CALICO_RUN_DIR: runDir },
       ['--no-felix', '--no-bgp'],
     );
-    const deadline = Date.now() + 30_000;
-    while (!node.output.includes('CNI server listening')) {
-      if (node.child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`calico-node did not start its CNI server:\n${node.output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await node.waitForLog('CNI server listening', 30_000);
   });
 
   after(async () => {
