@@ -29,6 +29,14 @@ function calicoctlIn(ns: string, env: NodeJS.ProcessEnv, ...args: string[]): Ran
   return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
 }
 
+/** Whether this kernel can make an ipip tunnel in `ns` (the probe link stays; the namespace goes). */
+function kernelHasIpip(lab: NetnsLab, ns: string, local: string, remote: string): boolean {
+  return (
+    lab.try(ns, 'ip', ['link', 'add', 'ipipprobe', 'type', 'ipip', 'local', local, 'remote', remote])
+      .status === 0
+  );
+}
+
 async function waitExit(pid: number, ms = 10_000): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -44,6 +52,22 @@ describe('calicoctl node run starts calico-node on a host without docker', () =>
   const logDir = () => join(dir, 'log');
   const runDir = () => join(dir, 'run');
   const pidFile = () => join(runDir(), 'calico-node.compile.pid');
+  /** `calicoctl node run` for this host, its logs and pid file in the test directory, health on a free port. */
+  const nodeRun = () =>
+    calicoctlIn(
+      host,
+      env,
+      'node',
+      'run',
+      '--name',
+      'compile',
+      '--log-dir',
+      logDir(),
+      '--run-dir',
+      runDir(),
+      '--health-port',
+      '0',
+    );
 
   const withStore = async <T>(f: (c: ResourceClient) => Promise<T>): Promise<T> => {
     const store = await SqliteDatastore.open(join(dir, 'store.sqlite'));
@@ -77,20 +101,7 @@ describe('calicoctl node run starts calico-node on a host without docker', () =>
       SQLITE_PATH: join(dir, 'store.sqlite'),
       CALICOCTL_DEFAULT_CONFIG: join(dir, 'no-such.cfg'),
     };
-    first = calicoctlIn(
-      host,
-      env,
-      'node',
-      'run',
-      '--name',
-      'compile',
-      '--log-dir',
-      logDir(),
-      '--run-dir',
-      runDir(),
-      '--health-port',
-      '0',
-    );
+    first = nodeRun();
   });
 
   after(async () => {
@@ -129,21 +140,9 @@ describe('calicoctl node run starts calico-node on a host without docker', () =>
   });
 
   test('a kernel without ipip is named plainly in the start-up lines (and only then)', () => {
-    const kernelHasIpip =
-      lab.try(host, 'ip', [
-        'link',
-        'add',
-        'ipipprobe',
-        'type',
-        'ipip',
-        'local',
-        '192.168.40.2',
-        'remote',
-        '192.168.40.9',
-      ]).status === 0;
     assert.equal(
       first.out.includes('IPIP is not available on this kernel (no ipip module); use VXLAN\n'),
-      !kernelHasIpip,
+      !kernelHasIpip(lab, host, '192.168.40.2', '192.168.40.9'),
       first.out,
     );
   });
@@ -242,20 +241,7 @@ describe('calicoctl node run starts calico-node on a host without docker', () =>
 
   test('a second node run replaces the running calico-node and creates no more pools', async () => {
     const oldPid = readPid(pidFile());
-    const again = calicoctlIn(
-      host,
-      env,
-      'node',
-      'run',
-      '--name',
-      'compile',
-      '--log-dir',
-      logDir(),
-      '--run-dir',
-      runDir(),
-      '--health-port',
-      '0',
-    );
+    const again = nodeRun();
     assert.equal(again.code, 0, `${again.out}\n${again.err}`);
     assert.ok(again.out.includes(`Stopped calico-node (pid ${oldPid}).`), again.out);
     assert.ok(!again.out.includes('Created default'), again.out);
@@ -315,20 +301,9 @@ describe('calicoctl node run refuses what cannot work, with the reason', () => {
     );
 
   test('an IPIP default pool is refused when the kernel has no ipip, and says to use VXLAN', () => {
-    const kernelHasIpip =
-      lab.try(host, 'ip', [
-        'link',
-        'add',
-        'ipipprobe',
-        'type',
-        'ipip',
-        'local',
-        '10.20.0.2',
-        'remote',
-        '10.20.0.9',
-      ]).status === 0;
+    const ipip = kernelHasIpip(lab, host, '10.20.0.2', '10.20.0.9');
     const r = run({ CALICO_IPV4POOL_IPIP: 'Always' }, '--startup-only');
-    if (kernelHasIpip) {
+    if (ipip) {
       assert.equal(r.code, 0, r.err);
       assert.match(
         r.out,
