@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { DatastoreUnavailableError, KeyExistsError } from './errors.js';
@@ -28,18 +28,26 @@ import { failedWatch, resyncWatch } from './watch-stream.js';
  *   and two processes racing on one key cannot both win. WAL mode lets readers proceed meanwhile;
  *   `synchronous=NORMAL` keeps commits off fsync (a power cut may lose the last commits, never
  *   corrupt the file).
- * - There is no notification between processes, so watches poll. One poller per open datastore
+ * - SQLite has no notification between processes, so watches poll. One poller per open datastore
  *   serves all its watchers; each tick first reads `PRAGMA data_version` (no I/O) and touches the
  *   change log only when another connection has committed. Writes made through this handle are
- *   delivered at once, without waiting for a tick.
+ *   delivered at once, without waiting for a tick. Every commit appends to the `-wal` file, so an
+ *   inotify watch on the file's directory (fs.watch) wakes the poller when another process writes,
+ *   and the timer is only the safety net (every 200 ms); where no watch can be set up (inotify
+ *   limits, an in-memory store) the timer runs every 5 ms, as before: a daemon polling at 200 Hz
+ *   spent ~1.6% of a core doing nothing (bench/node-memory's idle calico-node).
  * - The change log is trimmed to the last `historyLimit` writes. A watcher asking for an older
  *   revision, or one that fell behind the trim, gets `resync-required`, as etcd does after compaction.
  */
 export interface SqliteDatastoreOptions {
   /** How long a write waits for another process's write lock before failing. Default 5,000 ms. */
   readonly busyTimeoutMs?: number;
-  /** How often watchers look for other processes' writes. Default 5 ms. */
+  /** How often watchers look for other processes' writes when no file watch wakes them. Default 5 ms. */
   readonly pollIntervalMs?: number;
+  /** How often they look anyway while a file watch wakes them on writes. Default 200 ms. */
+  readonly notifiedPollIntervalMs?: number;
+  /** Wake watchers through an inotify watch on the file's directory (default true). */
+  readonly watchFile?: boolean;
   /** How many recent changes are kept for watch replay. Default 10,000. */
   readonly historyLimit?: number;
   /** Most undelivered events one watcher may hold before it gets `resync-required`. Default 65,536. */
@@ -49,6 +57,7 @@ export interface SqliteDatastoreOptions {
 export const SQLITE_DEFAULTS = {
   busyTimeoutMs: 5_000,
   pollIntervalMs: 5,
+  notifiedPollIntervalMs: 200,
   historyLimit: 10_000,
   watchBufferLimit: 65_536,
 } as const;
@@ -69,6 +78,8 @@ export class SqliteDatastore implements Datastore {
   private lastSeen = 0;
   private lastDataVersion = -1;
   private poller: ReturnType<typeof setInterval> | undefined;
+  private fileWatch: FSWatcher | undefined;
+  private pollQueued = false;
   private closed = false;
 
   /**
@@ -88,6 +99,14 @@ export class SqliteDatastore implements Datastore {
           options.pollIntervalMs ?? SQLITE_DEFAULTS.pollIntervalMs,
         ),
       ),
+      notifiedPollIntervalMs: Math.max(
+        1,
+        requireNonNegativeInteger(
+          'sqlite notifiedPollIntervalMs',
+          options.notifiedPollIntervalMs ?? SQLITE_DEFAULTS.notifiedPollIntervalMs,
+        ),
+      ),
+      watchFile: options.watchFile ?? true,
       historyLimit: requireNonNegativeInteger(
         'sqlite historyLimit',
         options.historyLimit ?? SQLITE_DEFAULTS.historyLimit,
@@ -330,13 +349,52 @@ export class SqliteDatastore implements Datastore {
 
   private startPolling(): void {
     if (this.poller !== undefined) return;
-    this.poller = setInterval(() => this.pollOnce(), this.settings.pollIntervalMs);
+    this.fileWatch = this.settings.watchFile ? this.watchForWrites() : undefined;
+    this.poller = setInterval(
+      () => this.pollOnce(),
+      this.fileWatch !== undefined ? this.settings.notifiedPollIntervalMs : this.settings.pollIntervalMs,
+    );
   }
 
   private stopPolling(): void {
+    this.fileWatch?.close();
+    this.fileWatch = undefined;
     if (this.poller === undefined) return;
     clearInterval(this.poller);
     this.poller = undefined;
+  }
+
+  /** `<dir>` watched for changes to `<file>-wal`, which every commit of any process appends to. */
+  private watchForWrites(): FSWatcher | undefined {
+    if (this.path === ':memory:') return undefined;
+    const wal = `${basename(this.path)}-wal`;
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {
+        if (name === wal) this.pollSoon();
+      });
+    } catch {
+      return undefined; // no inotify here (or out of watches): the fast timer instead
+    }
+    watcher.on('error', () => {
+      // Lost (the directory went away, say): back to the fast timer.
+      if (this.fileWatch !== watcher) return;
+      this.stopPolling();
+      if (this.hub.size > 0 && !this.closed) {
+        this.poller = setInterval(() => this.pollOnce(), this.settings.pollIntervalMs);
+      }
+    });
+    return watcher;
+  }
+
+  /** One poll soon for any number of file events in a turn (a big write is many). */
+  private pollSoon(): void {
+    if (this.pollQueued) return;
+    this.pollQueued = true;
+    setImmediate(() => {
+      this.pollQueued = false;
+      this.pollOnce();
+    });
   }
 
   private readMeta() {

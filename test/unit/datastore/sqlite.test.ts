@@ -208,6 +208,36 @@ describe('sqlite datastore change log', () => {
     await watching.close();
   });
 
+  // How the poller is woken. The timer that is not under test is set to a minute, so only the
+  // mechanism under test can deliver within the read deadline (5 s).
+  const wakeRows: { name: string; options: SqliteDatastoreOptions }[] = [
+    {
+      name: 'the file watch on the -wal file wakes it (the 200 ms safety net set to a minute)',
+      options: { notifiedPollIntervalMs: 60_000 },
+    },
+    {
+      name: 'without the file watch, the fast timer finds the write',
+      options: { watchFile: false, notifiedPollIntervalMs: 60_000 },
+    },
+  ];
+  for (const row of wakeRows) {
+    test(`another connection's write reaches a watcher: ${row.name}`, async () => {
+      const path = freshPath();
+      const watching = await openStore(path, row.options);
+      const writing = await openStore(path);
+      try {
+        const watch = watching.watch('/')[Symbol.asyncIterator]();
+        // Let the poller's first tick pass, so the write is found by a wake-up, not a first look.
+        await new Promise((r) => setTimeout(r, 50));
+        const kv = await writing.create('/woken', 'yes');
+        assert.deepEqual((await nextEvent(watch)).value, { type: 'added', kv });
+      } finally {
+        await writing.close();
+        await watching.close();
+      }
+    });
+  }
+
   test('a watcher sees writes made through another connection without a write of its own', async () => {
     const path = freshPath();
     const watching = await openStore(path, { pollIntervalMs: 2 });
