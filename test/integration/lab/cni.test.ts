@@ -1,15 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostInterfaceName } from '../../../src/cni/workload-identity.js';
 import { ResourceClient } from '../../../src/datastore/resources.js';
 import type { Datastore } from '../../../src/datastore/types.js';
 import { IpamClient } from '../../../src/ipam/index.js';
-import { labMain } from '../../../src/lab/cli.js';
 import {
   cniAdd,
   LAB_CNI_NETWORK,
@@ -23,6 +21,7 @@ import { loadScenarioFile } from '../../../src/lab/scenario.js';
 import { readState, type LabState } from '../../../src/lab/state.js';
 import { firstReply } from '../../../bench/convergence/flows.js';
 import { requireRootAndTools } from '../../support/netns.js';
+import { CalicoLabCli } from './calico-lab-cli.js';
 
 /**
  * Lab workloads are containers to our `calico` CNI plugin (those with a fixed address too, through
@@ -51,37 +50,27 @@ probe: { icmp: true, tcp: [] }
 `;
 
 describe('calico-lab attaches workloads through the calico CNI plugin', () => {
-  let dir: string;
+  let calicoLab: CalicoLabCli;
   const lab = `k${process.pid.toString(36)}`;
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, CALICO_LAB_DIR: dir });
-  const run = async (...args: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await labMain(args, { out: (t) => (out += t), err: (t) => (err += t), env: env() });
-    return { code, out, err };
-  };
   let state: LabState;
   let store: Datastore;
   let client: ResourceClient;
 
   before(async () => {
     requireRootAndTools(['ip', 'iptables-restore', 'ipset', 'ping']);
-    process.env.CALICO_LAB_FROM_SOURCE = '1';
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-lab-cni-'));
-    const file = join(dir, 'cni-pair.yaml');
+    calicoLab = new CalicoLabCli('calico-ts-lab-cni-');
+    const file = join(calicoLab.dir, 'cni-pair.yaml');
     writeFileSync(file, SCENARIO);
-    const up = await run('up', file, '--name', lab);
+    const up = await calicoLab.run('up', file, '--name', lab);
     assert.equal(up.code, 0, `${up.out}\n${up.err}`);
-    state = readState(lab, env()) as LabState;
+    state = readState(lab, calicoLab.env()) as LabState;
     store = await openLabDatastore(state);
     client = new ResourceClient(store);
   });
 
   after(async () => {
     await store?.close().catch(() => undefined);
-    await run('down', '--all');
-    rmSync(dir, { recursive: true, force: true });
-    delete process.env.CALICO_LAB_FROM_SOURCE;
+    await calicoLab?.close();
   });
 
   const expected = [
@@ -119,7 +108,7 @@ describe('calico-lab attaches workloads through the calico CNI plugin', () => {
     });
 
   test('the matrix agrees with policy explain: the network profile admits only its own network', async () => {
-    const probe = await run('probe', lab);
+    const probe = await calicoLab.run('probe', lab);
     assert.equal(probe.code, 0, probe.err);
     assert.match(probe.out, /all 12 cells agree with policy explain/, probe.out);
     const header =
@@ -147,13 +136,13 @@ describe('calico-lab attaches workloads through the calico CNI plugin', () => {
   test('a container added later through CNI ADD answers pings from the other host within 30 s', async () => {
     // Without the shim's Node fallback, only the host's calico-node (its CNI server in the lab's run
     // directory) can serve this ADD and the DELs at `down`.
-    const cniPath = labCniPath(lab, env());
+    const cniPath = labCniPath(lab, calicoLab.env());
     rmSync(join(cniPath, 'calico-cni-direct'), { recursive: true });
     const namespace = `cl-${lab}-w-late`;
     execFileSync('ip', ['netns', 'add', namespace]);
     const scenario = loadScenarioFile(state.scenarioFile);
     const a = labCniAttachment(state, scenario, { name: 'late', host: 'h1', namespace }, `cl-${lab}-h1`);
-    const added = await cniAdd(lab, a, cniPath, env());
+    const added = await cniAdd(lab, a, cniPath, calicoLab.env());
     const wep = await client.get('WorkloadEndpoint', added.endpointName, added.endpointNamespace);
     assert.ok(wep);
     await client.update(withScenarioIdentity(wep, { name: 'late', host: 'h1', profiles: ['allow-all'] }));
@@ -161,15 +150,15 @@ describe('calico-lab attaches workloads through the calico CNI plugin', () => {
     const reply = await firstReply(`cl-${lab}-w-b2`, ip, 30_000);
     assert.notEqual(reply, undefined, `b2 on h2 reaches ${ip}`);
     assert.ok(
-      readLabCniAttachments(lab, env()).some((x) => x.containerId === 'late'),
+      readLabCniAttachments(lab, calicoLab.env()).some((x) => x.containerId === 'late'),
       'recorded for down',
     );
   });
 
   test('down DELs every workload through the plugin: no address stays held, no endpoint stays', async () => {
-    const containers = readLabCniAttachments(lab, env()).map((a) => a.containerId);
+    const containers = readLabCniAttachments(lab, calicoLab.env()).map((a) => a.containerId);
     assert.deepEqual(containers.sort(), ['a1', 'b2', 'late', 'n1', 'n2']);
-    const down = await run('down', lab);
+    const down = await calicoLab.run('down', lab);
     assert.equal(down.code, 0, down.err);
     // The lab's SQLite files are removed by now; this connection, opened before, still reads them
     // (an open file outlives its name), so it sees what the plugin's DELs left behind.

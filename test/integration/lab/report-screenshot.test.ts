@@ -1,12 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { labMain } from '../../../src/lab/cli.js';
 import { requireRootAndTools } from '../../support/netns.js';
+import { CalicoLabCli } from './calico-lab-cli.js';
 import { decodePng, findColour, inkedShare, type ColourRegion, type DecodedPng } from '../../support/png.js';
 
 /** The report's colours (src/lab/report.ts): matrix badges and topology boxes. */
@@ -99,15 +98,8 @@ function union(...regions: ColourRegion[]): ColourRegion['box'] {
 }
 
 describe('the lab report opens in headless Chromium and shows the topology and the matrix', () => {
-  let dir: string;
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, CALICO_LAB_DIR: dir });
+  let calicoLab: CalicoLabCli;
   const lab = `s${process.pid.toString(36)}`;
-  const run = async (...args: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await labMain(args, { out: (t) => (out += t), err: (t) => (err += t), env: env() });
-    return { code, out, err };
-  };
   let png: DecodedPng;
   let pngFile: string;
   /** What the probe printed: ✓ and ✗ marks of the matrix rows, one per probed cell. */
@@ -115,19 +107,17 @@ describe('the lab report opens in headless Chromium and shows the topology and t
 
   before(async () => {
     requireRootAndTools(['ip', 'iptables-restore', 'ipset', 'nc', 'ping', 'chromium']);
-    // Tests run from the TypeScript sources, so the lab starts calico-node through tsx too.
-    process.env.CALICO_LAB_FROM_SOURCE = '1';
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-lab-shot-'));
-    const up = await run('up', 'tenant', '--name', lab);
+    calicoLab = new CalicoLabCli('calico-ts-lab-shot-');
+    const up = await calicoLab.run('up', 'tenant', '--name', lab);
     assert.equal(up.code, 0, `${up.out}\n${up.err}`);
-    const html = join(dir, 'report.html');
-    const report = await run('report', lab, '-o', html);
+    const html = join(calicoLab.dir, 'report.html');
+    const report = await calicoLab.run('report', lab, '-o', html);
     assert.equal(report.code, 0, report.err);
     const rows = report.out.split('\n').filter((l) => l.startsWith('slave'));
     const count = (c: string) => rows.join('').split(c).length - 1;
     marks = { delivered: count('✓'), dropped: count('✗') };
-    pngFile = join(dir, 'report.png');
-    const profile = join(dir, 'chromium-profile');
+    pngFile = join(calicoLab.dir, 'report.png');
+    const profile = join(calicoLab.dir, 'chromium-profile');
     try {
       screenshot(html, pngFile, profile);
     } finally {
@@ -136,11 +126,7 @@ describe('the lab report opens in headless Chromium and shows the topology and t
     png = decodePng(readFileSync(pngFile));
   });
 
-  after(async () => {
-    await run('down', '--all');
-    rmSync(dir, { recursive: true, force: true });
-    delete process.env.CALICO_LAB_FROM_SOURCE;
-  });
+  after(() => calicoLab?.close());
 
   test('the screenshot is a PNG of the window size, and not a blank page', () => {
     assert.ok(existsSync(pngFile));

@@ -1,12 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { labMain } from '../../../src/lab/cli.js';
 import { planTopology, type Topology } from '../../../src/lab/plan.js';
 import { requireRootAndTools } from '../../support/netns.js';
+import { CalicoLabCli } from './calico-lab-cli.js';
 
 /**
  * Every BGP scenario of examples/lab: up, the expected sessions Established, the route counts the
@@ -90,40 +87,25 @@ const CASES: Case[] = [
 ];
 
 describe('every BGP scenario of the lab', () => {
-  let dir: string;
-  const run = async (...args: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await labMain(args, {
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-      env: { ...process.env, CALICO_LAB_DIR: dir },
-    });
-    return { code, out, err };
-  };
+  let calicoLab: CalicoLabCli;
 
   before(() => {
     requireRootAndTools(['ip', 'iptables-restore', 'ipset', 'nc', 'ping', 'bird', 'birdc']);
-    process.env.CALICO_LAB_FROM_SOURCE = '1';
-    dir = mkdtempSync(join(tmpdir(), 'calico-ts-labs-'));
+    calicoLab = new CalicoLabCli('calico-ts-labs-');
   });
 
-  after(async () => {
-    await run('down', '--all');
-    rmSync(dir, { recursive: true, force: true });
-    delete process.env.CALICO_LAB_FROM_SOURCE;
-  });
+  after(() => calicoLab?.close());
 
   for (const c of CASES) {
     test(`${c.scenario}: sessions up, routes as planned, matrix as predicted, nothing left after down`, async () => {
       const lab = `s${process.pid.toString(36)}${c.scenario.slice(0, 3)}`;
-      const up = await run('up', c.scenario, '--name', lab);
+      const up = await calicoLab.run('up', c.scenario, '--name', lab);
       assert.equal(up.code, 0, up.err);
       try {
         let status = '';
         const deadline = Date.now() + 60_000;
         for (;;) {
-          status = (await run('status', lab)).out;
+          status = (await calicoLab.run('status', lab)).out;
           const established = status.split('\n').filter((l) => /^ {2}bgp .*Established/.test(l)).length;
           if (established >= c.sessions || Date.now() > deadline) break;
           await new Promise((r) => setTimeout(r, 1000));
@@ -137,7 +119,7 @@ describe('every BGP scenario of the lab', () => {
         const settle = Date.now() + 30_000;
         let mismatches: string[] = [];
         do {
-          counts = (await run('routes', '--lab', lab)).out;
+          counts = (await calicoLab.run('routes', '--lab', lab)).out;
           mismatches = counts
             .trim()
             .split('\n')
@@ -153,7 +135,7 @@ describe('every BGP scenario of the lab', () => {
         } while (mismatches.length && Date.now() < settle);
         assert.deepEqual(mismatches, [], counts);
 
-        const probe = await run('probe', lab);
+        const probe = await calicoLab.run('probe', lab);
         assert.match(probe.out, /all \d+ cells agree with policy explain/, probe.out);
         const rows = probe.out.split('\n').filter((l) => l.startsWith('w-'));
         assert.ok(
@@ -162,12 +144,9 @@ describe('every BGP scenario of the lab', () => {
         );
         c.check?.(lab);
       } finally {
-        const down = await run('down', lab);
+        const down = await calicoLab.run('down', lab);
         assert.equal(down.code, 0, down.err);
-        const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-          .stdout.split('\n')
-          .filter((l) => l.startsWith(`cl-${lab}-`));
-        assert.deepEqual(left, []);
+        assert.deepEqual(calicoLab.namespacesOf(lab), []);
       }
     });
   }
