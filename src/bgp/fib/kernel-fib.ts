@@ -165,12 +165,11 @@ export class KernelFib {
 
   /** Desired next hops for a prefix; none (or an empty list) means no route of ours. */
   set(prefix: string, nextHops: Iterable<string>): void {
-    const hops = normalizeNextHops(nextHops);
-    this.want(fibPrefixKey(prefix), hops.length > 0 ? hops : undefined);
+    this.setKey(fibPrefixKey(prefix), nextHops);
   }
 
   delete(prefix: string): void {
-    this.want(fibPrefixKey(prefix), undefined);
+    this.deleteKey(fibPrefixKey(prefix));
   }
 
   /**
