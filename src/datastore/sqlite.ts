@@ -347,9 +347,10 @@ export class SqliteDatastore implements Datastore {
     }
   }
 
-  private startPolling(): void {
+  /** `watchFile: false` starts the fast timer alone (also after a lost file watch). */
+  private startPolling(watchFile = this.settings.watchFile): void {
     if (this.poller !== undefined) return;
-    this.fileWatch = this.settings.watchFile ? this.watchForWrites() : undefined;
+    this.fileWatch = watchFile ? this.watchForWrites() : undefined;
     this.poller = setInterval(
       () => this.pollOnce(),
       this.fileWatch !== undefined ? this.settings.notifiedPollIntervalMs : this.settings.pollIntervalMs,
@@ -380,9 +381,7 @@ export class SqliteDatastore implements Datastore {
       // Lost (the directory went away, say): back to the fast timer.
       if (this.fileWatch !== watcher) return;
       this.stopPolling();
-      if (this.hub.size > 0 && !this.closed) {
-        this.poller = setInterval(() => this.pollOnce(), this.settings.pollIntervalMs);
-      }
+      if (this.hub.size > 0 && !this.closed) this.startPolling(false);
     });
     return watcher;
   }
