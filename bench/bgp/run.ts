@@ -376,6 +376,18 @@ function requireFreshDist(): void {
   }
 }
 
+/** A child's stdout and stderr as one text so far (and appended to BENCH_BGP_NODE_OUTPUT, when set). */
+function collectOutput(child: ChildProcess): () => string {
+  let output = '';
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (NODE_OUTPUT !== undefined) appendFileSync(NODE_OUTPUT, d);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => output;
+}
+
 /** calico-node in the namespace (`ip netns exec` execs it, so the child's pid is calico-node's). */
 function startCalicoNode(
   ns: string,
@@ -403,16 +415,10 @@ function startCalicoNode(
     ],
     { cwd: packageRoot(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  const keep = (d: Buffer) => {
-    output += d.toString();
-    if (NODE_OUTPUT !== undefined) appendFileSync(NODE_OUTPUT, d);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const output = collectOutput(child);
   return {
     child,
-    output: () => output,
+    output,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -506,13 +512,7 @@ async function birdReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Rec
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let output = '';
-  const keep = (d: Buffer) => {
-    output += d.toString();
-    if (NODE_OUTPUT !== undefined) appendFileSync(NODE_OUTPUT, d);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const output = collectOutput(child);
   const pid = child.pid ?? 0;
   const control = new BirdControl(sock);
   const birdc = async (command: string): Promise<string> => {
@@ -526,7 +526,7 @@ async function birdReceiver(lab: NetnsLab, ns: string, dir: string): Promise<Rec
   return {
     pid: () => pid,
     establishedAt: async () => {
-      if (child.exitCode !== null) throw new Error(`receiving BIRD exited:\n${output}`);
+      if (child.exitCode !== null) throw new Error(`receiving BIRD exited:\n${output()}`);
       const m = /announcer\s+BGP\s+\S+\s+up\s+(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})\s+Established/.exec(
         await birdc('show protocols'),
       );
