@@ -7,15 +7,8 @@ import { IpamClient } from '../../../src/ipam/index.js';
 import { runCalicoPlugin, runCalicoIpamPlugin, type PluginOutcome } from '../../../src/cni/run-plugin.js';
 import { CniError } from '../../../src/cni/spec.js';
 import { FakeDataplane } from './fake-dataplane.js';
+import { ENV, NETWORK } from './container-c1.js';
 
-const NETWORK = {
-  cniVersion: '1.0.0',
-  name: 'net1',
-  type: 'calico',
-  nodename: 'node-a',
-  ipam: { type: 'calico-ipam' },
-};
-const ENV = { CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/c1', CNI_IFNAME: 'eth0', CNI_PATH: '/nowhere' };
 const HANDLE = 'net1.c1';
 // sha1("c1") starts 2f22765d049: the host side of container c1, as Calico names it.
 const HOST_IFACE = 'cali2f22765d049';

@@ -11,15 +11,7 @@ import type { Datastore } from '../../../src/datastore/types.js';
 import { IpamClient } from '../../../src/ipam/index.js';
 import { runCalicoPlugin, runCalicoIpamPlugin, type PluginOutcome } from '../../../src/cni/run-plugin.js';
 import { FakeDataplane } from './fake-dataplane.js';
-
-const NETWORK = {
-  cniVersion: '1.0.0',
-  name: 'net1',
-  type: 'calico',
-  nodename: 'node-a',
-  ipam: { type: 'calico-ipam' },
-};
-const ENV = { CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/c1', CNI_IFNAME: 'eth0', CNI_PATH: '/nowhere' };
+import { ENV, NETWORK } from './container-c1.js';
 
 const keepOpen = (ds: Datastore): Datastore =>
   new Proxy(ds, {
