@@ -155,14 +155,14 @@ function childPids(pid: number): number[] {
 }
 
 /** CPU of the process, its waited-for children and its live children. */
-function treeCpuSeconds(pid: number): number {
+function treeCpuSeconds(pid: number, children = childPids(pid)): number {
   let total = 0;
   try {
     total = cpuSeconds(pid);
   } catch {
     return total;
   }
-  for (const child of childPids(pid)) {
+  for (const child of children) {
     try {
       total += cpuSeconds(child);
     } catch {
@@ -173,8 +173,8 @@ function treeCpuSeconds(pid: number): number {
 }
 
 /** Anonymous (private, not file-backed) resident memory of the process and its live children, MB. */
-function treeAnonMB(pid: number): number {
-  return [pid, ...childPids(pid)].reduce((sum, p) => sum + (memoryMB(p, 'RssAnon') || 0), 0);
+function treeAnonMB(pid: number, children = childPids(pid)): number {
+  return [pid, ...children].reduce((sum, p) => sum + (memoryMB(p, 'RssAnon') || 0), 0);
 }
 
 /**
@@ -189,8 +189,10 @@ function sampleProcess(pid: number): {
   const taken: { t: number; cpu: number; rssMB: number }[] = [];
   let peakAnon = 0;
   const take = () => {
-    taken.push({ t: Date.now(), cpu: treeCpuSeconds(pid), rssMB: memoryMB(pid, 'VmRSS') });
-    peakAnon = Math.max(peakAnon, treeAnonMB(pid));
+    // One listing of the children per sample, for both readings.
+    const children = childPids(pid);
+    taken.push({ t: Date.now(), cpu: treeCpuSeconds(pid, children), rssMB: memoryMB(pid, 'VmRSS') });
+    peakAnon = Math.max(peakAnon, treeAnonMB(pid, children));
   };
   take();
   const timer = setInterval(take, 5);
