@@ -77,8 +77,15 @@ export class CalicoNode implements HealthSource {
       const r = await this.opts.runner.run('sysctl', ['-q', '-w', s]);
       if (r.code !== 0) logger.warn({ sysctl: s, error: r.stderr.trim() }, 'could not enable forwarding');
     }
-    if (this.opts.felix) {
-      const { FelixAgent } = await import('../felix/agent.js');
+    // Both loaded before either starts: a speaker loaded after Felix started would start only once
+    // Felix's first apply had run meanwhile (its own restart handling and sessions later than before
+    // the loading was lazy).
+    const [felixModule, bgpModule] = await Promise.all([
+      this.opts.felix ? import('../felix/agent.js') : undefined,
+      this.opts.bgp ? import('../bgp/speaker/index.js') : undefined,
+    ]);
+    if (felixModule) {
+      const { FelixAgent } = felixModule;
       this.felix = new FelixAgent({
         nodeName: this.opts.nodeName,
         datastore: this.opts.datastore,
@@ -91,8 +98,8 @@ export class CalicoNode implements HealthSource {
       });
       this.felix.start();
     }
-    if (this.opts.bgp) {
-      const { BgpAgent, bgpMetricSamples } = await import('../bgp/speaker/index.js');
+    if (bgpModule) {
+      const { BgpAgent, bgpMetricSamples } = bgpModule;
       this.bgpMetricSamples = bgpMetricSamples;
       this.bgp = new BgpAgent({
         nodeName: this.opts.nodeName,
